@@ -1,0 +1,1 @@
+//! Tessera's client front-end: any of the five dialects, parallel and resumable multipart transfers.

@@ -1,0 +1,1 @@
+//! Tessera's hyper front-end: connections, streamed bodies, authentication, timers, graceful shutdown.
