@@ -1,25 +1,41 @@
 //! `cargo xtask`: every piece of automation a contributor runs, in Rust, with no extra tools.
 //!
 //! - `cargo xtask test`: everything a change must pass — formatting, clippy with warnings
-//!   denied, every test of the workspace (the tidy checks among them), the fuzz targets'
-//!   build, and the interop suite of official SDKs.
+//!   denied, every test of the workspace (the tidy checks among them), the fuzz targets' build
+//!   and a short run of each, and the interop suite of official SDKs.
 //! - `cargo xtask tidy`: only the tidy checks.
+//! - `cargo xtask interop [pytest args…]`: the official SDKs against `tessera serve`.
+//! - `cargo xtask fuzz [TARGET] [-- libFuzzer args…]`: build the fuzz targets and run them.
+//! - `cargo xtask bench`: the benchmarks, as a table of figures.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod bench;
+mod fuzz;
+mod interop;
 mod tidy;
 
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
-    let task = args.first().map(String::as_str).unwrap_or("help");
+    let (task, rest) = match args.split_first() {
+        Some((task, rest)) => (task.as_str(), rest),
+        None => ("help", &[][..]),
+    };
     let result = match task {
         "test" => test(),
         "tidy" => tidy::check_all(&workspace_root()).map_err(|e| e.to_string()),
+        "interop" => interop::run(rest),
+        "fuzz" => fuzz::run(rest),
+        "bench" => bench::run(rest),
         _ => {
-            eprintln!("usage: cargo xtask <test|tidy>");
-            return ExitCode::from(2);
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  test      fmt, clippy, all tests, fuzz smoke, interop\n  tidy      \
+                 architecture checks\n  interop   official SDKs against tessera serve\n  fuzz      build and run \
+                 fuzz targets\n  bench     benchmarks"
+            );
+            return if task == "help" { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
     };
     match result {
@@ -33,16 +49,23 @@ fn main() -> ExitCode {
 
 /// The workspace root: the parent of this crate's manifest directory.
 pub(crate) fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn cargo() -> Command {
+/// The workspace's target directory (honours `CARGO_TARGET_DIR`).
+pub(crate) fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
+}
+
+/// `cargo`, as the one that runs us, in the workspace root.
+pub(crate) fn cargo() -> Command {
     let mut cmd = Command::new(env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.current_dir(workspace_root());
     cmd
 }
 
-fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+/// Runs `cmd`, failing with `what` if it does not succeed.
+pub(crate) fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("==> {what}");
     let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
@@ -52,5 +75,7 @@ fn test() -> Result<(), String> {
     run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
     run("cargo clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     run("cargo test", cargo().args(["test", "--workspace"]))?;
+    fuzz::smoke()?;
+    // The interop suite joins `test` once `tessera serve` exists (the server issue).
     Ok(())
 }
