@@ -83,11 +83,10 @@ impl ChecksumAlgorithm {
     /// Whether S3 allows `ty` for this algorithm (CRC64NVME is FULL_OBJECT only; the SHAs are
     /// COMPOSITE only; the CRC32s may be either).
     pub fn allows(self, ty: ChecksumType) -> bool {
-        match (self, ty) {
-            (Self::Crc64Nvme, ChecksumType::Composite) => false,
-            (Self::Sha1 | Self::Sha256, ChecksumType::FullObject) => false,
-            _ => true,
-        }
+        !matches!(
+            (self, ty),
+            (Self::Crc64Nvme, ChecksumType::Composite) | (Self::Sha1 | Self::Sha256, ChecksumType::FullObject)
+        )
     }
 }
 

@@ -44,7 +44,9 @@ impl ETag {
     pub fn parse(s: &str) -> Result<Self, InvalidValue> {
         let s = s.trim();
         let s = s.strip_prefix("W/").unwrap_or(s);
-        let s = s.strip_prefix('"').and_then(|t| t.strip_suffix('"')).unwrap_or(s);
+        // oss2 quotes ETags that are already quoted (`""…""` in its Complete bodies): drop
+        // every surrounding quote, not just one pair.
+        let s = if s.len() >= 2 && s.starts_with('"') && s.ends_with('"') { s.trim_matches('"') } else { s };
         // Some clients XML-escape the quotes themselves; accept the entity form too.
         let s = s.strip_prefix("&quot;").and_then(|t| t.strip_suffix("&quot;")).unwrap_or(s);
         if s.is_empty() || s.len() > 256 || !s.bytes().all(|b| b.is_ascii_graphic() && b != b'"') {
@@ -148,6 +150,7 @@ mod tests {
             "9b2cf535f27731c974343645a3985328",
             "W/\"9b2cf535f27731c974343645a3985328\"",
             "&quot;9b2cf535f27731c974343645a3985328&quot;",
+            "\"\"9b2cf535f27731c974343645a3985328\"\"",
         ] {
             assert!(ETag::parse(s).unwrap().matches(&canonical), "{s}");
         }

@@ -16,9 +16,11 @@
 
 pub mod checksum;
 pub mod dialect;
+pub mod encoding;
 pub mod error;
 pub mod etag;
 pub mod names;
+pub mod values;
 
 pub use checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 pub use dialect::{Dialect, DialectSpec};
