@@ -170,6 +170,11 @@ class Adapter:
     def expected_metadata(self):
         return {k.lower(): v for k, v in self.metadata.items()}
 
+    @property
+    def expected_storage_class(self):
+        """The storage class HEAD reports for `storage_class`."""
+        return self.storage_class
+
 
 # =====================================================================================  boto3
 class Boto3Adapter(Adapter):
@@ -627,9 +632,14 @@ class ObsNative(ObsAdapter):
 
 
 class ObsV2Fallback(ObsAdapter):
-    """server=http://127.0.0.1:PORT: path style, no negotiation, the SDK speaks AWS V2."""
+    """server=http://127.0.0.1:PORT: path style, no negotiation, the SDK speaks AWS V2.
+
+    On the wire this is the AWS dialect (nothing tells the server it is the OBS SDK): AWS part
+    size minimum, and the SDK maps WARM to x-amz-storage-class: STANDARD_IA."""
     name = "obs-v2-pathstyle"
     server_host = "127.0.0.1"
+    min_part = 5 * MIB
+    expected_storage_class = "STANDARD_IA"
 
 
 # =====================================================================================  Tencent COS
@@ -1109,8 +1119,11 @@ class Ks3Adapter(Adapter):
 
     def upload_part(self, key, upload_id, number, data):
         req = {"op": "upload_part_from_file", "method": "PUT", "key": key, "upload_id": upload_id, "part": number, "size": len(data)}
-        resp = self.call(req, lambda: self._mp(key, upload_id).upload_part_from_file(io.BytesIO(data), number))
+        mp = self._mp(key, upload_id)
+        resp = self.call(req, lambda: mp.upload_part_from_file(io.BytesIO(data), number))
         h = _lower_keys(self._headers(resp))
+        mp.tessera_etags = dict(getattr(mp, "tessera_etags", {}))
+        mp.tessera_etags[number] = h.get("etag")  # parts as uploaded through this adapter
         return PartResult(h.get("etag"), _int_or_none(h.get("x-kss-checksum-crc64ecma")), {"status": getattr(resp, "status", None), "headers": h})
 
     def list_parts(self, key, upload_id, max_parts=None, marker=None):
@@ -1128,7 +1141,7 @@ class Ks3Adapter(Adapter):
     def complete(self, key, upload_id, parts):
         req = {"op": "complete_multipart_upload", "method": "POST", "key": key, "upload_id": upload_id, "parts": parts}
         mp = self._uploads.get(upload_id)
-        if mp is not None and mp.part_crc_infos and sorted(mp.part_crc_infos) == sorted(n for n, _ in parts):
+        if mp is not None and mp.part_crc_infos and getattr(mp, "tessera_etags", None) == dict(parts):
             # the SDK's own path: ETags from ListParts, CRC-64 of every part combined and compared
             # with <ChecksumCRC64ECMA> of the result
             r = self.call(dict(req, via="MultiPartUpload.complete_upload"), mp.complete_upload)
@@ -1153,7 +1166,7 @@ class Ks3Adapter(Adapter):
         k = self.call(req, lambda: self.b.get_key(key, validate=True))
         if k is None:
             raise CallFailed(self.name, req, {"status": 404, "message": "get_key returned None (HEAD answered 404)"})
-        meta = _lower_keys(getattr(k, "metadata", {}) or {})
+        meta = _lower_keys(getattr(k, "user_meta", None) or getattr(k, "metadata", None) or {})
         meta = {m[len("x-kss-meta-"):] if m.startswith("x-kss-meta-") else m: v for m, v in meta.items()}
         headers = _lower_keys(dict(getattr(getattr(k, "response_metadata", None), "headers", None) or {}))
         return HeadResult(meta, k.content_type, getattr(k, "storage_class", None), k.etag, k.size,

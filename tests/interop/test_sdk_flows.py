@@ -211,7 +211,7 @@ def test_multipart(adapter):
         check(ad.name, req, "metadata", ad.expected_metadata(),
               {k: v for k, v in h.metadata.items() if k in ad.expected_metadata()}, h.raw)
         check(ad.name, req, "Content-Type", ad.content_type, h.content_type, h.raw)
-        check(ad.name, req, "storage class", ad.storage_class, h.storage_class, h.raw)
+        check(ad.name, req, "storage class", ad.expected_storage_class, h.storage_class, h.raw)
         check(ad.name, req, "Content-Length", len(data), h.size, h.raw)
         check_etag(ad, req, "ETag (same as Complete)", done.etag, h.etag, h.raw)
         if h.crc64 is not None:
