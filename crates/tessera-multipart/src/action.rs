@@ -205,6 +205,10 @@ pub enum Action {
     /// Make the object from these staged parts, atomically, then report with
     /// [`handle_assembled`](crate::UploadTable::handle_assembled). The parts' staged bytes
     /// belong to the object once it commits: they are never discarded.
+    ///
+    /// Delete the upload's records in the same transaction as the object commits (the
+    /// [`Action::DeleteUpload`] that follows success is then a no-op): otherwise a crash
+    /// between the two would restore an upload whose parts the object now owns.
     Assemble(Box<Assembly>),
     /// Delete the upload record and its part records (not the staged bytes: any that are no
     /// longer needed get their own [`Action::Discard`]).

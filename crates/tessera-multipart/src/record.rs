@@ -95,6 +95,7 @@ impl UploadRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartRecord {
     /// Its number.
+    #[serde(with = "part_number")]
     pub number: PartNumber,
     /// Where its bytes are staged.
     pub stage: StageRef,
@@ -124,6 +125,20 @@ mod algorithm_name {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<ChecksumAlgorithm, D::Error> {
         let s = String::deserialize(d)?;
         s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod part_number {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use tessera_proto::PartNumber;
+
+    // A plain integer (tessera-proto's own impl reads numbers only as XML text).
+    pub(super) fn serialize<S: Serializer>(n: &PartNumber, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u32(n.get())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PartNumber, D::Error> {
+        PartNumber::new(u32::deserialize(d)?).map_err(serde::de::Error::custom)
     }
 }
 

@@ -54,6 +54,18 @@ impl Config {
         self
     }
 
+    /// Sets [`Config::default_expiry`].
+    pub fn with_default_expiry(mut self, after: Option<Duration>) -> Config {
+        self.default_expiry = after;
+        self
+    }
+
+    /// Sets [`Config::completed_grace`].
+    pub fn with_completed_grace(mut self, grace: Duration) -> Config {
+        self.completed_grace = grace;
+        self
+    }
+
     /// Overrides the limits of every dialect.
     pub fn with_all_limits(mut self, limits: Limits) -> Config {
         self.limits = [limits; 5];
