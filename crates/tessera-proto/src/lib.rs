@@ -20,7 +20,9 @@ pub mod encoding;
 pub mod error;
 pub mod etag;
 pub mod names;
+pub mod ops;
 pub mod values;
+pub mod xml;
 
 pub use checksum::{Checksum, ChecksumAlgorithm, ChecksumType};
 pub use dialect::{Dialect, DialectSpec};
