@@ -116,6 +116,10 @@ def _make_cert(folder):
     return cert, key
 
 
+class StartupFailed(Exception):
+    pass
+
+
 class TesseraServer:
     """One `tessera serve` process. `kind` is "fs", "memory" or "tls"."""
 
@@ -129,6 +133,7 @@ class TesseraServer:
         self.log_path = os.path.join(folder, "tessera-%s.log" % kind)
         self.args = []
         self.buckets = set()  # buckets created on this server (by adapter name)
+        self.data_dir = None
 
     def __repr__(self):
         return "tessera[%s %s://127.0.0.1:%s]" % (self.kind, self.scheme, self.port)
@@ -139,7 +144,7 @@ class TesseraServer:
         if self.kind == "memory":
             args.append("--memory")
         else:
-            data = os.path.join(self.folder, "data-%s" % self.kind)
+            data = self.data_dir = os.path.join(self.folder, "data-%s" % self.kind)
             os.makedirs(data, exist_ok=True)
             args += ["--data", data]
         args += ["--region", REGION]
@@ -179,16 +184,16 @@ class TesseraServer:
         status = None
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail("tessera serve (%s) exited with status %s before becoming healthy.\ncommand: %s\n--- server output ---\n%s"
-                            % (self.kind, self.proc.returncode, " ".join(self.args), self.tail()), pytrace=False)
+                raise StartupFailed("tessera serve (%s) exited with status %s before becoming healthy.\ncommand: %s\n"
+                                    "--- server output ---\n%s" % (self.kind, self.proc.returncode, " ".join(self.args), self.tail()))
             status = self._health()
             if status == 200:
                 return
             time.sleep(0.2)
         self.stop()
-        pytest.fail("tessera serve (%s) did not answer 200 on GET %s within %.0f s (last status: %s).\ncommand: %s\n"
-                    "--- server output ---\n%s" % (self.kind, HEALTH_PATH, STARTUP_TIMEOUT, status, " ".join(self.args), self.tail()),
-                    pytrace=False)
+        raise StartupFailed("tessera serve (%s) did not answer 200 on GET %s within %.0f s (last status: %s).\ncommand: %s\n"
+                            "--- server output ---\n%s" % (self.kind, HEALTH_PATH, STARTUP_TIMEOUT, status, " ".join(self.args),
+                                                            self.tail()))
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -229,24 +234,38 @@ class ServerPool:
     def __init__(self, tmp_factory):
         self.tmp_factory = tmp_factory
         self.servers = {}
+        self.broken = {}  # kind -> why it could not start (reported in full once)
 
     def get(self, kind):
+        if kind in self.broken:
+            pytest.fail("tessera serve (%s) could not be started (full output in the first test that tried):\n%s"
+                        % (kind, self.broken[kind]), pytrace=False)
         srv = self.servers.get(kind)
         if srv is None:
             binary, problem = _tessera_bin()
             if problem:
                 pytest.fail(problem, pytrace=False)
             srv = TesseraServer(kind, binary, str(self.tmp_factory.mktemp("tessera-%s" % kind)))
+            failure = None
+            try:
+                srv.start()
+            except StartupFailed as e:
+                failure = str(e)
+            if failure:
+                lines = failure.splitlines()
+                self.broken[kind] = "\n".join(lines if len(lines) <= 10 else lines[:1] + ["..."] + lines[-8:])
+                pytest.fail(failure, pytrace=False)
             self.servers[kind] = srv
-            srv.start()
         if not srv.alive():
-            pytest.fail("tessera serve (%s) is no longer running (exit status %s).\n--- server output ---\n%s"
-                        % (kind, srv.proc.returncode, srv.tail()), pytrace=False)
+            pytest.fail("tessera serve (%s) is no longer running (exit status %s); it died during an earlier test.\n"
+                        "--- last lines of its output ---\n%s" % (kind, srv.proc.returncode, srv.tail(lines=15)), pytrace=False)
         return srv
 
     def stop_all(self):
         for srv in self.servers.values():
             srv.stop()
+            if srv.data_dir:  # objects of up to 24 MiB each; the log next to it is kept
+                shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

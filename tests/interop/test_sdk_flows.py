@@ -321,13 +321,18 @@ def test_high_level(adapter, tmp_path):
     src, dst = str(tmp_path / "upload-src.bin"), str(tmp_path / "download-dst.bin")
     with open(src, "wb") as f:
         f.write(det_bytes(ad.name + "/high-level", HIGH_LEVEL_SIZE))
-    ad.high_level_upload(src, key)
-    req = {"op": "HeadObject after high-level upload", "key": key}
-    h = ad.head(key)
-    check(ad.name, req, "Content-Length", HIGH_LEVEL_SIZE, h.size, h.raw)
-    assert re.fullmatch(r'"?[0-9a-f]{32}-\d+"?', (h.etag or "").lower()), field_mismatch(
-        ad.name, req, "ETag", "a multipart ETag \"<32 hex>-<parts>\" (the helper must have used multipart)", h.etag, h.raw)
-    ad.download(key, dst)
-    req = {"op": "download helper", "key": key}
-    check(ad.name, req, "downloaded file SHA-256", sha256_file(src), sha256_file(dst),
-          {"message": "downloaded %d bytes" % os.path.getsize(dst)})
+    try:
+        ad.high_level_upload(src, key)
+        req = {"op": "HeadObject after high-level upload", "key": key}
+        h = ad.head(key)
+        check(ad.name, req, "Content-Length", HIGH_LEVEL_SIZE, h.size, h.raw)
+        assert re.fullmatch(r'"?[0-9a-f]{32}-\d+"?', (h.etag or "").lower()), field_mismatch(
+            ad.name, req, "ETag", "a multipart ETag \"<32 hex>-<parts>\" (the helper must have used multipart)", h.etag, h.raw)
+        ad.download(key, dst)
+        req = {"op": "download helper", "key": key}
+        check(ad.name, req, "downloaded file SHA-256", sha256_file(src), sha256_file(dst),
+              {"message": "downloaded %d bytes" % os.path.getsize(dst)})
+    finally:
+        for path in (src, dst):  # 24 MiB each, deterministic: nothing worth keeping
+            if os.path.exists(path):
+                os.remove(path)
