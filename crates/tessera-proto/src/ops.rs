@@ -365,6 +365,10 @@ pub enum Operation {
         forbid_overwrite: bool,
         /// The decoded body length.
         content_length: u64,
+        /// The body came with `Transfer-Encoding: chunked` and no declared length (oss2 sends
+        /// bodies so; accepted in every dialect but AWS): `content_length` is then 0 and says
+        /// nothing — count the bytes as they stream and stop at 5 GiB.
+        length_unknown: bool,
     },
     /// `GET /bucket/key`.
     GetObject {
@@ -505,6 +509,8 @@ pub enum Operation {
         part_number: PartNumber,
         /// The decoded body length.
         content_length: u64,
+        /// As in [`Operation::PutObject`]: no declared length, count the bytes.
+        length_unknown: bool,
         /// SSE request headers sent with the part (SSE-C must repeat the initiate's key; OSS
         /// refuses any).
         sse: Option<SseRequest>,
