@@ -167,6 +167,11 @@ class Adapter:
             raise CallFailed(self.name, request, self.error_info(e)) from e
 
     # -- helpers for tests
+    def signing_mode_problem(self):
+        """None if the requests so far were signed the way this adapter claims, else why not
+        (an SDK that silently falls back to another scheme must not pass as this mode)."""
+        return None
+
     def expected_metadata(self):
         return {k.lower(): v for k, v in self.metadata.items()}
 
@@ -212,6 +217,23 @@ class Boto3Adapter(Adapter):
             verify=False if self.server.scheme == "https" else None,
             config=cfg,
         )
+        self.sent_part_headers = []  # headers of every UploadPart as sent (after signing)
+        self.c.meta.events.register("before-send.s3.UploadPart", self._record_part)
+
+    def _record_part(self, request, **kwargs):
+        self.sent_part_headers.append({k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()})
+
+    # what UploadPart must look like on the wire in this mode: header -> regex
+    wire = {"authorization": r"AWS4-HMAC-SHA256 .*", "x-amz-content-sha256": r"[0-9a-f]{64}", "x-amz-checksum-crc32": r".+"}
+
+    def signing_mode_problem(self):
+        if not self.sent_part_headers:
+            return "no UploadPart request was recorded"
+        for h in self.sent_part_headers:
+            for name, pattern in self.wire.items():
+                if not re.fullmatch(pattern, h.get(name) or ""):
+                    return "UploadPart header %s is %r, expected /%s/ in this mode (all headers: %s)" % (name, h.get(name), pattern, h)
+        return None
 
     def error_info(self, exc):
         info = {"exception": "%s: %s" % (type(exc).__name__, exc)}
@@ -337,18 +359,26 @@ class Boto3Unsigned(Boto3Adapter):
     addressing = "virtual"
     host = "domain"
     s3_extra = {"payload_signing_enabled": False}
+    wire = {"authorization": r"AWS4-HMAC-SHA256 .*", "x-amz-content-sha256": r"UNSIGNED-PAYLOAD", "host": r"interop-[^.]+\.s3\.local:\d+"}
+
+    def _record_part(self, request, **kwargs):
+        super()._record_part(request, **kwargs)
+        self.sent_part_headers[-1].setdefault("host", urllib.parse.urlsplit(request.url).netloc)
 
 
 class Boto3Https(Boto3Adapter):
     """SigV4 over https: aws-chunked bodies with STREAMING-UNSIGNED-PAYLOAD-TRAILER."""
     name = "boto3-https"
     needs_tls = True
+    wire = {"authorization": r"AWS4-HMAC-SHA256 .*", "x-amz-content-sha256": r"STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+            "content-encoding": r"aws-chunked", "x-amz-trailer": r"x-amz-checksum-crc32"}
 
 
 class Boto3SigV2(Boto3Adapter):
     """AWS signature version 2 (HmacV1), signature_version="s3"."""
     name = "boto3-sigv2"
     signature_version = "s3"
+    wire = {"authorization": r"AWS [^:]+:.+"}
 
 
 # =====================================================================================  aws CLI
@@ -540,6 +570,19 @@ class ObsAdapter(Adapter):
     @staticmethod
     def _raw(r):
         return {"status": r.status, "headers": r.header, "request_id": r.requestId}
+
+    def signing_mode_problem(self):
+        c = self.c
+        if self.server_host[0].isdigit():  # IP server: path style, negotiation off, AWS V2
+            if c.is_signature_negotiation or c.signature.lower() != "v2":
+                return "expected the SDK to switch to AWS V2 (negotiation off), got signature=%r negotiation=%r" % (
+                    c.signature, c.is_signature_negotiation)
+            return None
+        entry = c.cache.get(self.bucket)
+        if not c.is_signature_negotiation or not entry or entry.get("signature") != "obs":
+            return ("expected HEAD /?apiversion negotiation to select the OBS signature for bucket %s (the server must answer "
+                    "200 with x-obs-api: 3.0), the SDK's negotiation cache says %r" % (self.bucket, entry))
+        return None
 
     def create_bucket(self):
         return self.ok({"op": "createBucket", "method": "PUT", "bucket": self.bucket}, lambda: self.c.createBucket(self.bucket))

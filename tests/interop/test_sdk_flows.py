@@ -168,6 +168,8 @@ def test_multipart(adapter):
                 check(ad.name, req, "CRC-64/ECMA of the part", crc64_ecma(body), r.crc64, r.raw)
             etags[number] = r.etag
         assert _norm_etag(etags[2]) != md5_hex(p2_first), "re-uploaded part 2 kept the first upload's ETag"
+        problem = ad.signing_mode_problem()
+        assert not problem, "[%s] the SDK did not use the signing mode under test: %s" % (ad.name, problem)
 
         req = {"op": "ListParts", "key": key, "upload_id": uid, "max_parts": 2}
         page = ad.list_parts(key, uid, max_parts=2)
