@@ -156,6 +156,7 @@ class TesseraServer:
         self.args = args
         env = dict(os.environ, TESSERA_ACCESS_KEY=ACCESS_KEY, TESSERA_SECRET_KEY=SECRET_KEY)
         env.setdefault("RUST_BACKTRACE", "1")
+        env.setdefault("RUST_LOG", "info")
         self.log = open(self.log_path, "ab")
         self.log.write(("$ %s\n" % " ".join(args)).encode())
         self.log.flush()
@@ -314,3 +315,34 @@ def pytest_runtest_makereport(item, call):
             since = getattr(item, "_tessera_log_offset", None)
             rep.sections.append(("tessera server log (%s, %s; output during this test)" % (srv, state),
                                  srv.tail(since=since)))
+
+
+# ------------------------------------------------------------------------------ per-SDK summary
+_RESULTS = {}  # adapter id (e.g. "fs-boto3-sigv4") -> {nodeid: outcome}
+
+
+def pytest_runtest_logreport(report):
+    if "[" not in report.nodeid:
+        return
+    ident = report.nodeid.rsplit("[", 1)[1].rstrip("]")
+    adapter = ident.split("-", 1)[1] if "-" in ident else ident
+    outcomes = _RESULTS.setdefault(adapter, {})
+    if report.when == "call" or report.outcome != "passed":
+        if outcomes.get(report.nodeid) in (None, "passed"):
+            outcomes[report.nodeid] = report.outcome
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RESULTS:
+        return
+    terminalreporter.section("interop results per SDK / signing mode")
+    total_ok = total = 0
+    for adapter in sorted(_RESULTS):
+        outcomes = _RESULTS[adapter]
+        ok = sum(1 for o in outcomes.values() if o == "passed")
+        total_ok += ok
+        total += len(outcomes)
+        bad = sorted(n.split("::")[-1] for n, o in outcomes.items() if o != "passed")
+        terminalreporter.write_line("%-22s %3d/%-3d passed%s" % (adapter, ok, len(outcomes),
+                                                               ("   not passed: " + ", ".join(bad)) if bad else ""))
+    terminalreporter.write_line("%-22s %3d/%-3d passed" % ("all", total_ok, total))
