@@ -62,6 +62,12 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sdk(name): the SDK package the test drives")
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The whole suite runs against the fs server first, then the smoke subset against the
+    --memory server (stable order otherwise)."""
+    items.sort(key=lambda item: "[memory-" in item.nodeid)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtestloop(session):
     """A missing binary is one clear failure of the run, not one error per test (collection
