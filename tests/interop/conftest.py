@@ -162,7 +162,6 @@ class TesseraServer:
         self.args = args
         env = dict(os.environ, TESSERA_ACCESS_KEY=ACCESS_KEY, TESSERA_SECRET_KEY=SECRET_KEY)
         env.setdefault("RUST_BACKTRACE", "1")
-        env.setdefault("RUST_LOG", "info")
         self.log = open(self.log_path, "ab")
         self.log.write(("$ %s\n" % " ".join(args)).encode())
         self.log.flush()
