@@ -206,20 +206,21 @@ impl BodyCheck {
     /// payload hash is checked first, as S3 does.
     pub fn check(&self, digests: &Digests) -> Result<(), SignError> {
         let missing = SignError::ApiMisuse("a digest named by digests_needed() was not computed");
-        if let Payload::Sha256(want) = &self.payload {
-            if !ct_eq(&digests.sha256.ok_or(missing.clone())?, want) {
-                return Err(SignError::XAmzContentSha256Mismatch);
-            }
+        if let Payload::Sha256(want) = &self.payload
+            && !ct_eq(&digests.sha256.ok_or(missing.clone())?, want)
+        {
+            return Err(SignError::XAmzContentSha256Mismatch);
         }
-        if let Some(length) = self.decoded_length {
-            if self.payload.is_chunked() && length != digests.length {
-                return Err(SignError::IncompleteBody);
-            }
+        if let Some(length) = self.decoded_length
+            && self.payload.is_chunked()
+            && length != digests.length
+        {
+            return Err(SignError::IncompleteBody);
         }
-        if let Some(want) = &self.content_md5 {
-            if !ct_eq(&digests.md5.ok_or(missing.clone())?, want) {
-                return Err(SignError::BadDigest("Content-MD5"));
-            }
+        if let Some(want) = &self.content_md5
+            && !ct_eq(&digests.md5.ok_or(missing.clone())?, want)
+        {
+            return Err(SignError::BadDigest("Content-MD5"));
         }
         for c in &self.checksums {
             let got = digests.checksum(c.algorithm()).ok_or(missing.clone())?;
@@ -227,10 +228,10 @@ impl BodyCheck {
                 return Err(SignError::BadDigest(c.algorithm().header_name()));
             }
         }
-        if let Some(want) = self.crc64ecma {
-            if digests.crc64ecma.ok_or(missing)? != want {
-                return Err(SignError::BadDigest("CRC-64/ECMA"));
-            }
+        if let Some(want) = self.crc64ecma
+            && digests.crc64ecma.ok_or(missing)? != want
+        {
+            return Err(SignError::BadDigest("CRC-64/ECMA"));
         }
         Ok(())
     }

@@ -319,12 +319,12 @@ impl ChunkedDecoder {
                 return Err(SignError::BadDigest(alg.header_name()));
             }
         }
-        if self.expects_trailer {
-            if let Some(signer) = &self.signer {
-                let sig = self.trailer_sig.ok_or(SignError::MalformedChunk("missing x-amz-trailer-signature"))?;
-                if !ct_eq(&signer.trailer_signature(&self.trailer_canonical), &sig) {
-                    return Err(SignError::SignatureDoesNotMatch);
-                }
+        if self.expects_trailer
+            && let Some(signer) = &self.signer
+        {
+            let sig = self.trailer_sig.ok_or(SignError::MalformedChunk("missing x-amz-trailer-signature"))?;
+            if !ct_eq(&signer.trailer_signature(&self.trailer_canonical), &sig) {
+                return Err(SignError::SignatureDoesNotMatch);
             }
         }
         self.state = State::Done;

@@ -62,14 +62,13 @@ pub(crate) fn percent_decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while let Some(&b) = input.get(i) {
-        if b == b'%' {
-            if let (Some(h), Some(l)) =
+        if b == b'%'
+            && let (Some(h), Some(l)) =
                 (input.get(i + 1).copied().and_then(hex_val), input.get(i + 2).copied().and_then(hex_val))
-            {
-                out.push(h << 4 | l);
-                i += 3;
-                continue;
-            }
+        {
+            out.push(h << 4 | l);
+            i += 3;
+            continue;
         }
         out.push(if plus_is_space && b == b'+' { b' ' } else { b });
         i += 1;
