@@ -322,7 +322,6 @@ class Boto3Adapter(Adapter):
     def head(self, key):
         req = {"op": "HeadObject", "method": "HEAD", "key": key}
         r = self.call(req, lambda: self.c.head_object(Bucket=self.bucket, Key=key))
-        headers = r.get("ResponseMetadata", {}).get("HTTPHeaders", {})
         return HeadResult(_lower_keys(r.get("Metadata")), r.get("ContentType"), r.get("StorageClass"), r.get("ETag"),
                           r.get("ContentLength"), None, self._raw(r))
 
@@ -528,6 +527,14 @@ class AwsCliAdapter(Adapter):
 
 
 # =====================================================================================  Huawei OBS
+_OBS_NON_META = {
+    "etag", "date", "last-modified", "connection", "server", "accept-ranges", "cache-control", "expires",
+    "request-id", "id-2", "storage-class", "checksum-crc64ecma", "version-id", "server-side-encryption",
+    "server-side-encryption-kms-key-id", "expiration", "object-type", "next-append-position", "restore",
+    "website-redirect-location", "api", "hash-crc64ecma", "keep-alive", "vary",
+}
+
+
 class ObsAdapter(Adapter):
     sdk = "esdk-obs-python"
     dialect = "obs"
@@ -635,15 +642,14 @@ class ObsAdapter(Adapter):
     def head(self, key):
         req = {"op": "getObjectMetadata", "method": "HEAD", "key": key}
         r = self.ok(req, lambda: self.c.getObjectMetadata(self.bucket, key))
+        # result.header lists every response header with the x-obs-/x-amz- (and -meta-) prefix
+        # stripped and metadata values already URL-decoded: user metadata is what is left
+        # after the known response headers.
         meta = {}
         for k, v in r.header or []:
             lk = k.lower()
-            if lk.startswith("x-obs-meta-") or lk.startswith("x-amz-meta-"):
-                meta[lk[len("x-obs-meta-"):]] = urllib.parse.unquote(v)
-            elif lk not in ("etag", "content-type", "content-length", "date", "last-modified", "connection",
-                            "server", "accept-ranges") and not lk.startswith("x-"):
-                # the SDK strips the vendor prefix from user metadata in result.header
-                meta[lk] = urllib.parse.unquote(v)
+            if lk not in _OBS_NON_META and not lk.startswith(("x-", "access-control-", "content-")):
+                meta[lk] = v
         b = r.body
         return HeadResult(meta, b.contentType, b.storageClass, b.etag, b.contentLength, _int_or_none(b.crc64), self._raw(r))
 
