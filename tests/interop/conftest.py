@@ -169,7 +169,7 @@ class TesseraServer:
                                      cwd=self.folder)
         self._wait_ready()
 
-    def _health(self):
+    def _health(self, timeout=2):
         url = "%s://127.0.0.1:%d%s" % (self.scheme, self.port, HEALTH_PATH)
         ctx = None
         if self.scheme == "https":
@@ -178,7 +178,7 @@ class TesseraServer:
             ctx.verify_mode = ssl.CERT_NONE
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=ctx))
         try:
-            with opener.open(url, timeout=2) as r:
+            with opener.open(url, timeout=timeout) as r:
                 return r.status
         except urllib.error.HTTPError as e:
             return e.code
@@ -265,6 +265,10 @@ class ServerPool:
         if not srv.alive():
             pytest.fail("tessera serve (%s) is no longer running (exit status %s); it died during an earlier test.\n"
                         "--- last lines of its output ---\n%s" % (kind, srv.proc.returncode, srv.tail(lines=15)), pytrace=False)
+        status = srv._health(timeout=10)
+        if status != 200:  # a hung server costs one test, not every SDK timeout after it
+            pytest.fail("tessera serve (%s) is running but GET %s answered %s (10 s timeout) before this test.\n"
+                        "--- last lines of its output ---\n%s" % (kind, HEALTH_PATH, status, srv.tail(lines=15)), pytrace=False)
         return srv
 
     def stop_all(self):
