@@ -82,7 +82,20 @@ fn install_logging(format: LogFormat) {
 }
 
 async fn run(config: ServeConfig) -> Result<(), String> {
-    let ServeConfig { listen, tls, kms_key_file, .. } = config;
-    let _ = (tls, kms_key_file);
+    let ServeConfig {
+        listen,
+        backend,
+        domains,
+        region,
+        tls,
+        upload_expiry_days,
+        min_part_size,
+        users,
+        generated_user,
+        kms_key_file,
+        log_format,
+    } = config;
+    let _ = (backend, domains, region, tls, upload_expiry_days, min_part_size, users, generated_user);
+    let _ = (kms_key_file, log_format);
     Err(format!("cannot serve on {listen} yet: the S3 front-end arrives with the server issue"))
 }
