@@ -24,7 +24,8 @@ fn out_dir() -> PathBuf {
 
 /// The targets declared in fuzz/Cargo.toml.
 fn targets() -> Result<Vec<String>, String> {
-    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).map_err(|e| format!("fuzz/Cargo.toml: {e}"))?;
+    let manifest =
+        std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).map_err(|e| format!("fuzz/Cargo.toml: {e}"))?;
     let mut names = Vec::new();
     let mut in_bin = false;
     for line in manifest.lines().map(str::trim) {
