@@ -1,9 +1,21 @@
 //! The REST binding of the five dialects: from an HTTP request head to an operation, and from an
 //! operation's outcome to status, headers and XML.
 //!
-//! This crate does no I/O: no sockets, no bodies, no clock, no runtime. It is the codec layer of
-//! Tessera, plain functions over the `http` crate's types, testable without a server. It is the
-//! only crate that maps operations to URLs, headers and status codes.
+//! This crate does no I/O: no sockets, no request or response bodies, no clock, no runtime, no
+//! authentication (signatures are `tessera-sign`'s) and no S3 semantics (whether a bucket
+//! exists, what a condition means: that is `tessera-engine`). It is the codec layer of Tessera,
+//! plain functions over the `http` crate's types, testable without a server, and the only crate
+//! that maps operations to URLs, headers and status codes.
+//!
+//! A server drives it in this order:
+//!
+//! 1. [`route`] finds the bucket, key and query; [`is_obs_apiversion`] says whether the request
+//!    is OBS's unsigned preflight, answered at once with [`Output::ObsApiVersion`](tessera_proto::ops::Output);
+//! 2. after the signature is checked, [`dialect_of`] gives the dialect and [`parse_operation`]
+//!    the [`Operation`](tessera_proto::ops::Operation); [`body_framing`] says how long the body
+//!    is and whether it is aws-chunked;
+//! 3. the engine's outcome goes through [`render`] or [`render_error`], then
+//!    [`add_common_headers`] adds request ids, `Date` and `Server`.
 //!
 //! Use `tessera-server` to serve requests, `tessera-client` to send them; use this crate to put
 //! the five dialects into another HTTP stack.
@@ -14,9 +26,13 @@ use std::fmt;
 use tessera_proto::{ErrorCode, InvalidValue};
 
 pub mod query;
+pub mod request;
+pub mod response;
 pub mod route;
 
 pub use query::Query;
+pub use request::{BodyFraming, MAX_HEADER_BYTES, body_framing, is_obs_apiversion, parse_operation, strip_aws_chunked};
+pub use response::{add_common_headers, render, render_error};
 pub use route::{Addressing, Route, Routing, dialect_of, route};
 
 /// A request that cannot be bound to an operation, with the S3 error it answers with.
