@@ -40,7 +40,7 @@ use std::io::{self, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
@@ -58,6 +58,7 @@ const STAGED: TableDefinition<(&str, u64), u64> = TableDefinition::new("staged")
 const UPLOADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("uploads");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
+const DB_FILE: &str = "meta.redb";
 const NEXT_GENERATION: &str = "next_generation";
 const NEXT_STAGE: &str = "next_stage";
 
@@ -98,7 +99,8 @@ pub struct FsStore {
 #[derive(Debug)]
 struct Inner {
     root: PathBuf,
-    db: Database,
+    // `None` only while being reopened after an I/O failure.
+    db: RwLock<Option<Database>>,
     next_stage: AtomicU64,
     pins: Mutex<Pins>,
     options: FsOptions,
@@ -126,6 +128,12 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, StoreError> {
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io(io::Error::other(e)))?
+}
+
+fn require_bucket(db: &Database, name: &str) -> Result<redb::ReadTransaction, StoreError> {
+    let txn = db.begin_read().map_err(db_err)?;
+    let exists = txn.open_table(BUCKETS).map_err(db_err)?.get(name).map_err(db_err)?.is_some();
+    if exists { Ok(txn) } else { Err(StoreError::NoSuchBucket) }
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
@@ -172,7 +180,7 @@ impl FsStore {
             sync_dir(&root.join("data"))?;
             sync_dir(&root)?;
         }
-        let db = Database::create(root.join("meta.redb")).map_err(db_err)?;
+        let db = Database::create(root.join(DB_FILE)).map_err(db_err)?;
         let txn = db.begin_write().map_err(db_err)?;
         {
             txn.open_table(BUCKETS).map_err(db_err)?;
@@ -187,7 +195,7 @@ impl FsStore {
         Ok(FsStore {
             inner: Arc::new(Inner {
                 root,
-                db,
+                db: RwLock::new(Some(db)),
                 next_stage: AtomicU64::new(next_stage),
                 pins: Mutex::new(Pins::default()),
                 options,
@@ -330,13 +338,37 @@ impl Inner {
         }
     }
 
-    fn bucket_exists(&self, txn: &redb::ReadTransaction, name: &str) -> Result<bool, StoreError> {
-        Ok(txn.open_table(BUCKETS).map_err(db_err)?.get(name).map_err(db_err)?.is_some())
+    /// Runs `f` on the metadata database. After an I/O failure (a commit on a full disk),
+    /// redb refuses every later transaction until it is reopened; this reopens it, so the
+    /// store recovers as soon as space is freed instead of failing until restart.
+    fn with_db<T>(&self, f: impl FnOnce(&Database) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let result = {
+            let guard = self.db.read().unwrap_or_else(|p| p.into_inner());
+            match guard.as_ref() {
+                Some(db) => f(db),
+                None => Err(StoreError::Io(io::Error::other("metadata database is being reopened"))),
+            }
+        };
+        if matches!(result, Err(StoreError::InsufficientStorage | StoreError::Io(_))) {
+            self.reopen_if_poisoned();
+        }
+        result
     }
 
-    fn require_bucket(&self, name: &str) -> Result<redb::ReadTransaction, StoreError> {
-        let txn = self.db.begin_read().map_err(db_err)?;
-        if self.bucket_exists(&txn, name)? { Ok(txn) } else { Err(StoreError::NoSuchBucket) }
+    fn reopen_if_poisoned(&self) {
+        let mut guard = self.db.write().unwrap_or_else(|p| p.into_inner());
+        let healthy = match guard.as_ref() {
+            // With the write lock held no other transaction is open, so this does not wait.
+            Some(db) => {
+                !matches!(db.begin_write(), Err(redb::TransactionError::Storage(redb::StorageError::PreviousIo)))
+            }
+            None => false,
+        };
+        if !healthy {
+            // Close first: redb locks its file, and a second handle would be refused.
+            *guard = None;
+            *guard = Database::create(self.root.join(DB_FILE)).ok();
+        }
     }
 
     /// Writes a staged part's batches to its temp file, then fsyncs, renames and commits it.
@@ -346,9 +378,21 @@ impl Inner {
         let tmp = temp_path(&self.root, id);
         let dest = data_path(&self.root, id);
         fs::rename(&tmp, &dest)?;
-        let result = (|| {
-            sync_dir(dest.parent().unwrap_or(&self.root))?;
-            let txn = self.db.begin_write().map_err(db_err)?;
+        let result = sync_dir(dest.parent().unwrap_or(&self.root))
+            .map_err(StoreError::from)
+            .and_then(|()| self.with_db(|db| self.commit_stage(db, bucket, id, len)));
+        match result {
+            Ok(()) => Ok(Staged { id: StageId::new(id), len }),
+            Err(e) => {
+                let _ = fs::remove_file(&dest);
+                Err(e)
+            }
+        }
+    }
+
+    fn commit_stage(&self, db: &Database, bucket: &str, id: u64, len: u64) -> Result<(), StoreError> {
+        {
+            let txn = db.begin_write().map_err(db_err)?;
             {
                 if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket).map_err(db_err)?.is_none() {
                     return Err(StoreError::NoSuchBucket);
@@ -361,13 +405,6 @@ impl Inner {
                 }
             }
             txn.commit().map_err(db_err)
-        })();
-        match result {
-            Ok(()) => Ok(Staged { id: StageId::new(id), len }),
-            Err(e) => {
-                let _ = fs::remove_file(&dest);
-                Err(e)
-            }
         }
     }
 }
@@ -389,15 +426,17 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let name = name.clone();
         blocking(move || {
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                if t.get(name.as_str()).map_err(db_err)?.is_some() {
-                    return Err(StoreError::BucketExists);
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
+                    if t.get(name.as_str()).map_err(db_err)?.is_some() {
+                        return Err(StoreError::BucketExists);
+                    }
+                    t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
                 }
-                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-            }
-            txn.commit().map_err(db_err)
+                txn.commit().map_err(db_err)
+            })
         })
         .await
     }
@@ -406,10 +445,12 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let name = name.clone();
         blocking(move || {
-            let txn = inner.db.begin_read().map_err(db_err)?;
-            let t = txn.open_table(BUCKETS).map_err(db_err)?;
-            let v = t.get(name.as_str()).map_err(db_err)?;
-            v.map(|v| codec::decode_bucket(v.value())).transpose()
+            inner.with_db(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let t = txn.open_table(BUCKETS).map_err(db_err)?;
+                let v = t.get(name.as_str()).map_err(db_err)?;
+                v.map(|v| codec::decode_bucket(v.value())).transpose()
+            })
         })
         .await
     }
@@ -418,15 +459,17 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let name = name.clone();
         blocking(move || {
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                if t.get(name.as_str()).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
+                    if t.get(name.as_str()).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
                 }
-                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-            }
-            txn.commit().map_err(db_err)
+                txn.commit().map_err(db_err)
+            })
         })
         .await
     }
@@ -435,34 +478,36 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let name = name.clone();
         blocking(move || {
-            let n = name.as_str();
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
-                if buckets.get(n).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
+            inner.with_db(|db| {
+                let n = name.as_str();
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+                    if buckets.get(n).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                    let has_object = match objects.range((n, "")..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    let staged = txn.open_table(STAGED).map_err(db_err)?;
+                    let has_staged = match staged.range((n, 0u64)..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                    let has_upload = match uploads.range((n, "")..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    if has_object || has_staged || has_upload {
+                        return Err(StoreError::BucketNotEmpty);
+                    }
+                    buckets.remove(n).map_err(db_err)?;
                 }
-                let objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                let has_object = match objects.range((n, "")..).map_err(db_err)?.next() {
-                    Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                    None => false,
-                };
-                let staged = txn.open_table(STAGED).map_err(db_err)?;
-                let has_staged = match staged.range((n, 0u64)..).map_err(db_err)?.next() {
-                    Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                    None => false,
-                };
-                let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-                let has_upload = match uploads.range((n, "")..).map_err(db_err)?.next() {
-                    Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                    None => false,
-                };
-                if has_object || has_staged || has_upload {
-                    return Err(StoreError::BucketNotEmpty);
-                }
-                buckets.remove(n).map_err(db_err)?;
-            }
-            txn.commit().map_err(db_err)
+                txn.commit().map_err(db_err)
+            })
         })
         .await
     }
@@ -470,15 +515,17 @@ impl Store for FsStore {
     async fn list_buckets(&self) -> Result<Vec<(BucketName, BucketRecord)>, StoreError> {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
-            let txn = inner.db.begin_read().map_err(db_err)?;
-            let t = txn.open_table(BUCKETS).map_err(db_err)?;
-            let mut out = Vec::new();
-            for item in t.iter().map_err(db_err)? {
-                let (k, v) = item.map_err(db_err)?;
-                let name = BucketName::new(k.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.push((name, codec::decode_bucket(v.value())?));
-            }
-            Ok(out)
+            inner.with_db(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let t = txn.open_table(BUCKETS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.iter().map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    let name = BucketName::new(k.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    out.push((name, codec::decode_bucket(v.value())?));
+                }
+                Ok(out)
+            })
         })
         .await
     }
@@ -487,7 +534,7 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         {
             let (inner, b) = (Arc::clone(&inner), bucket.clone());
-            blocking(move || inner.require_bucket(b.as_str()).map(drop)).await?;
+            blocking(move || inner.with_db(|db| require_bucket(db, b.as_str()).map(drop))).await?;
         }
         let id = inner.next_stage.fetch_add(1, Ordering::Relaxed);
         let tmp = temp_path(&inner.root, id);
@@ -577,19 +624,21 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let bucket = bucket.clone();
         blocking(move || {
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                    if staged.remove((bucket.as_str(), stage.get())).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchStage);
+                    }
                 }
-                let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                if staged.remove((bucket.as_str(), stage.get())).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchStage);
-                }
-            }
-            txn.commit().map_err(db_err)?;
-            inner.free([stage.get()]);
-            Ok(())
+                txn.commit().map_err(db_err)?;
+                inner.free([stage.get()]);
+                Ok(())
+            })
         })
         .await
     }
@@ -598,15 +647,17 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let bucket = bucket.clone();
         blocking(move || {
-            let b = bucket.as_str();
-            let txn = inner.require_bucket(b)?;
-            let t = txn.open_table(STAGED).map_err(db_err)?;
-            let mut out = Vec::new();
-            for item in t.range((b, 0u64)..=(b, u64::MAX)).map_err(db_err)? {
-                let (k, v) = item.map_err(db_err)?;
-                out.push(Staged { id: StageId::new(k.value().1), len: v.value() });
-            }
-            Ok(out)
+            inner.with_db(|db| {
+                let b = bucket.as_str();
+                let txn = require_bucket(db, b)?;
+                let t = txn.open_table(STAGED).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.range((b, 0u64)..=(b, u64::MAX)).map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    out.push(Staged { id: StageId::new(k.value().1), len: v.value() });
+                }
+                Ok(out)
+            })
         })
         .await
     }
@@ -622,49 +673,52 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, key, upload) = (bucket.clone(), key.clone(), also_delete_upload.cloned());
         blocking(move || {
-            let (b, k) = (bucket.as_str(), key.as_str());
-            // Dropping the transaction on any early return aborts it: nothing changes.
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            let (record, freed) = {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                let old = objects.get((b, k)).map_err(db_err)?.map(|v| v.value().to_vec());
-                let current = old.as_deref().map(codec::object_generation).transpose()?;
-                if !cond.holds(current) {
-                    return Err(StoreError::PreconditionFailed);
-                }
-                let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                let mut layout = Vec::with_capacity(write.parts.len());
-                for &stage in &write.parts {
-                    // A part listed twice is gone the second time.
-                    let len = staged.remove((b, stage.get())).map_err(db_err)?.ok_or(StoreError::NoSuchStage)?.value();
-                    layout.push(Extent { stage, len });
-                }
-                if let Some(id) = &upload {
-                    let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-                    if uploads.remove((b, id.as_str())).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchUpload);
+            inner.with_db(|db| {
+                let (b, k) = (bucket.as_str(), key.as_str());
+                // Dropping the transaction on any early return aborts it: nothing changes.
+                let txn = db.begin_write().map_err(db_err)?;
+                let (record, freed) = {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
                     }
-                }
-                let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
-                let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
-                counters.insert(NEXT_GENERATION, generation).map_err(db_err)?;
-                let record = ObjectRecord {
-                    size: layout.iter().map(|e| e.len).sum(),
-                    generation,
-                    modified: write.modified,
-                    layout,
-                    meta: write.meta,
+                    let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                    let old = objects.get((b, k)).map_err(db_err)?.map(|v| v.value().to_vec());
+                    let current = old.as_deref().map(codec::object_generation).transpose()?;
+                    if !cond.holds(current) {
+                        return Err(StoreError::PreconditionFailed);
+                    }
+                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                    let mut layout = Vec::with_capacity(write.parts.len());
+                    for &stage in &write.parts {
+                        // A part listed twice is gone the second time.
+                        let len =
+                            staged.remove((b, stage.get())).map_err(db_err)?.ok_or(StoreError::NoSuchStage)?.value();
+                        layout.push(Extent { stage, len });
+                    }
+                    if let Some(id) = &upload {
+                        let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                        if uploads.remove((b, id.as_str())).map_err(db_err)?.is_none() {
+                            return Err(StoreError::NoSuchUpload);
+                        }
+                    }
+                    let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
+                    let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
+                    counters.insert(NEXT_GENERATION, generation).map_err(db_err)?;
+                    let record = ObjectRecord {
+                        size: layout.iter().map(|e| e.len).sum(),
+                        generation,
+                        modified: write.modified,
+                        layout,
+                        meta: write.meta,
+                    };
+                    objects.insert((b, k), codec::encode_object(&record).as_slice()).map_err(db_err)?;
+                    let freed = old.as_deref().map(codec::object_extents).transpose()?.unwrap_or_default();
+                    (record, freed)
                 };
-                objects.insert((b, k), codec::encode_object(&record).as_slice()).map_err(db_err)?;
-                let freed = old.as_deref().map(codec::object_extents).transpose()?.unwrap_or_default();
-                (record, freed)
-            };
-            txn.commit().map_err(db_err)?;
-            inner.free(freed);
-            Ok(record)
+                txn.commit().map_err(db_err)?;
+                inner.free(freed);
+                Ok(record)
+            })
         })
         .await
     }
@@ -673,10 +727,12 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, key) = (bucket.clone(), key.clone());
         blocking(move || {
-            let txn = inner.require_bucket(bucket.as_str())?;
-            let t = txn.open_table(OBJECTS).map_err(db_err)?;
-            let v = t.get((bucket.as_str(), key.as_str())).map_err(db_err)?;
-            v.map(|v| codec::decode_object(v.value())).transpose()
+            inner.with_db(|db| {
+                let txn = require_bucket(db, bucket.as_str())?;
+                let t = txn.open_table(OBJECTS).map_err(db_err)?;
+                let v = t.get((bucket.as_str(), key.as_str())).map_err(db_err)?;
+                v.map(|v| codec::decode_object(v.value())).transpose()
+            })
         })
         .await
     }
@@ -698,10 +754,12 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (b, k, generation) = (bucket.clone(), key.clone(), record.generation);
         let current = blocking(move || {
-            let txn = inner.require_bucket(b.as_str())?;
-            let t = txn.open_table(OBJECTS).map_err(db_err)?;
-            let v = t.get((b.as_str(), k.as_str())).map_err(db_err)?;
-            v.map(|v| codec::object_generation(v.value())).transpose()
+            inner.with_db(|db| {
+                let txn = require_bucket(db, b.as_str())?;
+                let t = txn.open_table(OBJECTS).map_err(db_err)?;
+                let v = t.get((b.as_str(), k.as_str())).map_err(db_err)?;
+                v.map(|v| codec::object_generation(v.value())).transpose()
+            })
         })
         .await?;
         if current != Some(generation) {
@@ -719,24 +777,27 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, key) = (bucket.clone(), key.clone());
         blocking(move || {
-            let (b, k) = (bucket.as_str(), key.as_str());
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            let old = {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                let old = objects.get((b, k)).map_err(db_err)?.map(|v| codec::decode_object(v.value())).transpose()?;
-                if !cond.holds(old.as_ref().map(|o| o.generation)) {
-                    return Err(StoreError::PreconditionFailed);
-                }
-                let old = old.ok_or(StoreError::NoSuchKey)?;
-                objects.remove((b, k)).map_err(db_err)?;
-                old
-            };
-            txn.commit().map_err(db_err)?;
-            inner.free(old.layout.iter().map(|e| e.stage.get()));
-            Ok(old)
+            inner.with_db(|db| {
+                let (b, k) = (bucket.as_str(), key.as_str());
+                let txn = db.begin_write().map_err(db_err)?;
+                let old = {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                    let old =
+                        objects.get((b, k)).map_err(db_err)?.map(|v| codec::decode_object(v.value())).transpose()?;
+                    if !cond.holds(old.as_ref().map(|o| o.generation)) {
+                        return Err(StoreError::PreconditionFailed);
+                    }
+                    let old = old.ok_or(StoreError::NoSuchKey)?;
+                    objects.remove((b, k)).map_err(db_err)?;
+                    old
+                };
+                txn.commit().map_err(db_err)?;
+                inner.free(old.layout.iter().map(|e| e.stage.get()));
+                Ok(old)
+            })
         })
         .await
     }
@@ -751,33 +812,35 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, prefix, after) = (bucket.clone(), prefix.to_owned(), start_after.cloned());
         blocking(move || {
-            let b = bucket.as_str();
-            let txn = inner.require_bucket(b)?;
-            let t = txn.open_table(OBJECTS).map_err(db_err)?;
-            let mut out = Vec::new();
-            if limit == 0 {
-                return Ok(out);
-            }
-            let (from, skip_first) = match &after {
-                Some(a) if a.as_str() >= prefix.as_str() => (a.as_str(), true),
-                _ => (prefix.as_str(), false),
-            };
-            for item in t.range((b, from)..).map_err(db_err)? {
-                let (kg, v) = item.map_err(db_err)?;
-                let (kb, kk) = kg.value();
-                if kb != b || !kk.starts_with(prefix.as_str()) {
-                    break;
+            inner.with_db(|db| {
+                let b = bucket.as_str();
+                let txn = require_bucket(db, b)?;
+                let t = txn.open_table(OBJECTS).map_err(db_err)?;
+                let mut out = Vec::new();
+                if limit == 0 {
+                    return Ok(out);
                 }
-                if skip_first && kk == from {
-                    continue;
+                let (from, skip_first) = match &after {
+                    Some(a) if a.as_str() >= prefix.as_str() => (a.as_str(), true),
+                    _ => (prefix.as_str(), false),
+                };
+                for item in t.range((b, from)..).map_err(db_err)? {
+                    let (kg, v) = item.map_err(db_err)?;
+                    let (kb, kk) = kg.value();
+                    if kb != b || !kk.starts_with(prefix.as_str()) {
+                        break;
+                    }
+                    if skip_first && kk == from {
+                        continue;
+                    }
+                    let key = ObjectKey::new(kk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    out.push((key, codec::decode_object(v.value())?));
+                    if out.len() == limit {
+                        break;
+                    }
                 }
-                let key = ObjectKey::new(kk).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.push((key, codec::decode_object(v.value())?));
-                if out.len() == limit {
-                    break;
-                }
-            }
-            Ok(out)
+                Ok(out)
+            })
         })
         .await
     }
@@ -786,15 +849,17 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
+                    t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?;
                 }
-                let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
-                t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?;
-            }
-            txn.commit().map_err(db_err)
+                txn.commit().map_err(db_err)
+            })
         })
         .await
     }
@@ -803,10 +868,12 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
-            let txn = inner.require_bucket(bucket.as_str())?;
-            let t = txn.open_table(UPLOADS).map_err(db_err)?;
-            let v = t.get((bucket.as_str(), id.as_str())).map_err(db_err)?;
-            Ok(v.map(|v| Bytes::copy_from_slice(v.value())))
+            inner.with_db(|db| {
+                let txn = require_bucket(db, bucket.as_str())?;
+                let t = txn.open_table(UPLOADS).map_err(db_err)?;
+                let v = t.get((bucket.as_str(), id.as_str())).map_err(db_err)?;
+                Ok(v.map(|v| Bytes::copy_from_slice(v.value())))
+            })
         })
         .await
     }
@@ -815,17 +882,19 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
-            let txn = inner.db.begin_write().map_err(db_err)?;
-            {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
+                    if t.remove((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchUpload);
+                    }
                 }
-                let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
-                if t.remove((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchUpload);
-                }
-            }
-            txn.commit().map_err(db_err)
+                txn.commit().map_err(db_err)
+            })
         })
         .await
     }
@@ -834,20 +903,22 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let bucket = bucket.clone();
         blocking(move || {
-            let b = bucket.as_str();
-            let txn = inner.require_bucket(b)?;
-            let t = txn.open_table(UPLOADS).map_err(db_err)?;
-            let mut out = Vec::new();
-            for item in t.range((b, "")..).map_err(db_err)? {
-                let (k, v) = item.map_err(db_err)?;
-                let (kb, id) = k.value();
-                if kb != b {
-                    break;
+            inner.with_db(|db| {
+                let b = bucket.as_str();
+                let txn = require_bucket(db, b)?;
+                let t = txn.open_table(UPLOADS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.range((b, "")..).map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    let (kb, id) = k.value();
+                    if kb != b {
+                        break;
+                    }
+                    let id = UploadId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    out.push((id, Bytes::copy_from_slice(v.value())));
                 }
-                let id = UploadId::new(id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                out.push((id, Bytes::copy_from_slice(v.value())));
-            }
-            Ok(out)
+                Ok(out)
+            })
         })
         .await
     }
@@ -855,20 +926,22 @@ impl Store for FsStore {
     async fn all_uploads(&self) -> Result<Vec<(BucketName, UploadId, Bytes)>, StoreError> {
         let inner = Arc::clone(&self.inner);
         blocking(move || {
-            let txn = inner.db.begin_read().map_err(db_err)?;
-            let t = txn.open_table(UPLOADS).map_err(db_err)?;
-            let mut out = Vec::new();
-            for item in t.iter().map_err(db_err)? {
-                let (k, v) = item.map_err(db_err)?;
-                let (b, id) = k.value();
-                let corrupt = |e: tessera_proto::InvalidValue| StoreError::Corrupt(e.to_string());
-                out.push((
-                    BucketName::new(b).map_err(corrupt)?,
-                    UploadId::new(id).map_err(corrupt)?,
-                    Bytes::copy_from_slice(v.value()),
-                ));
-            }
-            Ok(out)
+            inner.with_db(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let t = txn.open_table(UPLOADS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.iter().map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    let (b, id) = k.value();
+                    let corrupt = |e: tessera_proto::InvalidValue| StoreError::Corrupt(e.to_string());
+                    out.push((
+                        BucketName::new(b).map_err(corrupt)?,
+                        UploadId::new(id).map_err(corrupt)?,
+                        Bytes::copy_from_slice(v.value()),
+                    ));
+                }
+                Ok(out)
+            })
         })
         .await
     }

@@ -56,12 +56,15 @@ impl Drop for PinGuard {
     }
 }
 
+/// A read in flight: the extent's id, its open file (kept for the next read), the bytes.
+type Ahead = JoinHandle<io::Result<(u64, Arc<File>, Bytes)>>;
+
 struct Reader {
     root: PathBuf,
     segments: VecDeque<Segment>,
     file: Option<(u64, Arc<File>)>,
     chunk: usize,
-    ahead: Option<JoinHandle<io::Result<(u64, Arc<File>, Bytes)>>>,
+    ahead: Option<Ahead>,
     _pins: PinGuard,
 }
 

@@ -1,1 +1,290 @@
+//! What the filesystem backend does with files: names, reclamation, recovery, locking, a full
+//! disk.
 
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tessera_store::testkit::{bucket, collect, key, pattern, put, read_all, record, stream_of, upload_id, write};
+use tessera_store::{Precondition, Store, StoreError};
+use tessera_store_fs::{FsOptions, FsStore};
+
+fn temp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("files-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}
+
+/// Every regular file under `root`, relative to it, sorted.
+pub(crate) fn files_under(root: &Path) -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if entry.file_type().unwrap().is_dir() {
+                walk(&path, root, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out);
+    out.sort();
+    out
+}
+
+/// The data files under `root`, as stage ids.
+pub(crate) fn data_files(root: &Path) -> Vec<u64> {
+    let mut ids: Vec<u64> = files_under(root)
+        .iter()
+        .filter_map(|f| f.strip_prefix("data/"))
+        .filter_map(|f| u64::from_str_radix(f.rsplit('/').next()?, 16).ok())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn keys_never_become_paths() {
+    let dir = temp_dir();
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let b = bucket("names");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let keys = ["../../escape", "a", "a/b", "a/b/", "/", "x".repeat(1024).as_str(), "con", "é/ü"].map(String::from);
+    for (i, k) in keys.iter().enumerate() {
+        put(&s, &b, &key(k), &pattern(i as u64, 10)).await;
+    }
+    for f in files_under(dir.path()) {
+        let ok = f == "LOCK"
+            || f == "meta.redb"
+            || (f.starts_with("data/")
+                && f.len() == "data/xx/".len() + 16
+                && f[8..].bytes().all(|c| c.is_ascii_hexdigit()));
+        assert!(ok, "unexpected file {f:?}");
+    }
+    assert_eq!(data_files(dir.path()).len(), keys.len());
+    // The fan-out directory is the id's low byte.
+    for f in files_under(dir.path()).iter().filter(|f| f.starts_with("data/")) {
+        assert_eq!(&f[5..7], &f[f.len() - 2..], "{f}");
+    }
+}
+
+#[tokio::test]
+async fn overwrite_delete_and_discard_free_their_files() {
+    let dir = temp_dir();
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let b = bucket("reclaim");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let first = put(&s, &b, &key("k"), &pattern(1, 1000)).await;
+    assert_eq!(data_files(dir.path()), vec![first.layout[0].stage.get()]);
+
+    let p1 = s.stage(&b, stream_of(&pattern(2, 3000), 100)).await.unwrap();
+    let p2 = s.stage(&b, stream_of(&pattern(3, 3000), 100)).await.unwrap();
+    assert_eq!(data_files(dir.path()).len(), 3);
+    let second = s.assemble(&b, &key("k"), write(vec![p1.id, p2.id], 2), Precondition::Any, None).await.unwrap();
+    assert_eq!(data_files(dir.path()), vec![p1.id.get(), p2.id.get()], "the overwritten extent is gone");
+
+    let p3 = s.stage(&b, stream_of(b"staged", 2)).await.unwrap();
+    s.discard(&b, p3.id).await.unwrap();
+    assert_eq!(data_files(dir.path()).len(), 2);
+
+    // A read open across a delete keeps the files until it is dropped.
+    let mut stream = s.read(&b, &key("k"), &second, 0..second.size).await.unwrap();
+    let head = stream.next().await.unwrap().unwrap();
+    s.delete_object(&b, &key("k"), Precondition::Any).await.unwrap();
+    assert_eq!(data_files(dir.path()).len(), 2, "files stay while a read is open");
+    let mut rest = head.to_vec();
+    rest.extend(collect(stream).await.unwrap());
+    let mut expected = pattern(2, 3000);
+    expected.extend(pattern(3, 3000));
+    assert_eq!(rest, expected);
+    assert!(data_files(dir.path()).is_empty(), "and go when it is done");
+    assert!(files_under(&dir.path().join("tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn records_and_data_survive_reopen() {
+    let dir = temp_dir();
+    let b = bucket("persist");
+    let (rec, staged_id) = {
+        let s = FsStore::open(dir.path()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let rec = put(&s, &b, &key("k"), &pattern(9, 2 << 20)).await;
+        s.put_upload(&b, &upload_id("u"), Bytes::from_static(b"upload")).await.unwrap();
+        let staged = s.stage(&b, stream_of(b"pending", 3)).await.unwrap();
+        (rec, staged.id)
+    };
+    let s = FsStore::open(dir.path()).await.unwrap();
+    assert_eq!(s.recovery().removed_orphans, 0);
+    assert_eq!(s.object(&b, &key("k")).await.unwrap(), Some(rec.clone()));
+    assert_eq!(read_all(&s, &b, &key("k")).await, pattern(9, 2 << 20));
+    assert_eq!(s.upload(&b, &upload_id("u")).await.unwrap().as_deref(), Some(&b"upload"[..]));
+    assert_eq!(s.list_staged(&b).await.unwrap()[0].id, staged_id);
+    // New ids never reuse old ones, and generations keep rising.
+    let next = s.stage(&b, stream_of(b"new", 3)).await.unwrap();
+    assert!(next.id > staged_id && next.id > rec.layout[0].stage);
+    let again = put(&s, &b, &key("k"), b"v2").await;
+    assert!(again.generation > rec.generation);
+}
+
+#[tokio::test]
+async fn recovery_removes_temporary_and_unreferenced_files_only() {
+    let dir = temp_dir();
+    let b = bucket("recover");
+    let (kept, staged) = {
+        let s = FsStore::open(dir.path()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let kept = put(&s, &b, &key("k"), &pattern(4, 5000)).await;
+        let staged = s.stage(&b, stream_of(b"staged", 2)).await.unwrap();
+        (kept, staged)
+    };
+    // What a crash leaves: a half-written temp file, a renamed file never committed, and a
+    // freed extent never unlinked (id far above any in use).
+    std::fs::write(dir.path().join("tmp/00000000000000ff.tmp"), b"half").unwrap();
+    let orphan = 0x0000_0001_0000_0042u64;
+    let orphan_path = dir.path().join(format!("data/42/{orphan:016x}"));
+    std::fs::write(&orphan_path, b"never committed").unwrap();
+    let foreign = dir.path().join("data/00/README");
+    std::fs::write(&foreign, b"not ours").unwrap();
+
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let report = s.recovery().clone();
+    assert_eq!((report.removed_temp, report.removed_orphans), (1, 1), "{report:?}");
+    assert!(report.missing.is_empty());
+    assert!(!orphan_path.exists());
+    assert!(foreign.exists(), "files with names the store never writes are left alone");
+    assert_eq!(data_files(dir.path()), {
+        let mut v = vec![kept.layout[0].stage.get(), staged.id.get()];
+        v.sort();
+        v
+    });
+    assert_eq!(read_all(&s, &b, &key("k")).await, pattern(4, 5000));
+    // The orphan's id is above the counter; a new stage must not collide with it.
+    let next = s.stage(&b, stream_of(b"n", 1)).await.unwrap();
+    assert!(next.id.get() > orphan);
+}
+
+#[tokio::test]
+async fn a_second_open_is_refused_while_the_first_lives() {
+    let dir = temp_dir();
+    let first = FsStore::open(dir.path()).await.unwrap();
+    assert!(matches!(FsStore::open(dir.path()).await, Err(StoreError::Locked)));
+    drop(first);
+    FsStore::open(dir.path()).await.unwrap();
+}
+
+#[tokio::test]
+async fn small_input_chunks_are_coalesced_and_large_ones_kept() {
+    let dir = temp_dir();
+    let s = FsStore::open_with(dir.path(), FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20 }).await.unwrap();
+    let b = bucket("chunks");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let data = pattern(6, 5_000_000);
+    // Mixed chunk sizes: 1 byte, 7 KiB, 300 KiB, 2 MiB.
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    for size in [1usize, 7 << 10, 300 << 10, 2 << 20].iter().cycle() {
+        if at >= data.len() {
+            break;
+        }
+        let end = (at + size).min(data.len());
+        chunks.push(Ok(Bytes::copy_from_slice(&data[at..end])));
+        at = end;
+    }
+    let staged = s.stage(&b, Box::pin(futures_util::stream::iter(chunks))).await.unwrap();
+    assert_eq!(staged.len, data.len() as u64);
+    s.assemble(&b, &key("k"), write(vec![staged.id], 1), Precondition::Any, None).await.unwrap();
+    assert!(read_all(&s, &b, &key("k")).await == data);
+    let on_disk =
+        std::fs::read(dir.path().join(format!("data/{:02x}/{:016x}", staged.id.get() & 0xff, staged.id.get())))
+            .unwrap();
+    assert!(on_disk == data);
+}
+
+// ---------------------------------------------------------------------------------------------
+// A full disk: run in a private mount namespace (`unshare`), on a small tmpfs.
+
+const FULL_DISK_ENV: &str = "TESSERA_FULL_DISK_DIR";
+
+#[test]
+fn a_full_disk_gives_insufficient_storage_and_leaves_nothing_torn() {
+    let exe = std::env::current_exe().unwrap();
+    let dir = temp_dir();
+    let out = std::process::Command::new("unshare")
+        .args(["--user", "--map-root-user", "--mount", "--"])
+        .arg(&exe)
+        .args(["--exact", "files::full_disk_child", "--nocapture", "--test-threads=1"])
+        .env(FULL_DISK_ENV, dir.path())
+        .output()
+        .expect("unshare (util-linux) must be installed to run the full-disk test");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("full-disk checks passed"), "the child did not run its checks:\n{stdout}");
+}
+
+/// The body of the full-disk test, run only inside the namespace the parent made.
+#[test]
+fn full_disk_child() {
+    let Some(dir) = std::env::var_os(FULL_DISK_ENV) else { return };
+    let dir = PathBuf::from(dir);
+    let status = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=16m", "tmpfs"])
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cannot mount a tmpfs in the private namespace");
+    tokio::runtime::Runtime::new().unwrap().block_on(full_disk_checks(&dir));
+    println!("full-disk checks passed");
+}
+
+async fn full_disk_checks(dir: &Path) {
+    let s = FsStore::open(dir).await.unwrap();
+    let b = bucket("full");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let kept = put(&s, &b, &key("kept"), &pattern(1, 3 << 20)).await;
+    let before = data_files(dir);
+
+    // A part bigger than the disk.
+    let big = futures_util::stream::iter((0..64u64).map(|i| Ok(Bytes::from(pattern(i, 1 << 20)))));
+    let r = s.stage(&b, Box::pin(big)).await;
+    assert!(matches!(r, Err(StoreError::InsufficientStorage)), "{r:?}");
+    assert_eq!(r.unwrap_err().code().status(), 507);
+    assert!(files_under(&dir.join("tmp")).is_empty(), "the partial temp file is removed");
+    assert_eq!(data_files(dir), before);
+    assert!(s.list_staged(&b).await.unwrap().is_empty());
+    assert_eq!(read_all(&s, &b, &key("kept")).await, pattern(1, 3 << 20));
+
+    // Space came back: the store works on.
+    let small = put(&s, &b, &key("after"), &pattern(2, 1 << 20)).await;
+    assert_eq!(read_all(&s, &b, &key("after")).await, pattern(2, 1 << 20));
+    assert_eq!(s.object(&b, &key("kept")).await.unwrap(), Some(kept));
+
+    // Fill the disk with staged parts, then fail a metadata commit on it.
+    let mut staged = Vec::new();
+    loop {
+        match s.stage(&b, stream_of(&pattern(3, 1 << 20), 256 << 10)).await {
+            Ok(p) => staged.push(p.id),
+            Err(StoreError::InsufficientStorage) => break,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(staged.len() < 64, "the disk never filled");
+    }
+    let r = s.put_upload(&b, &upload_id("u"), Bytes::from(vec![7u8; 8 << 20])).await;
+    assert!(matches!(r, Err(StoreError::InsufficientStorage)), "{r:?}");
+    // Freeing space must work in the same process: redb refuses all transactions after a
+    // failed commit until reopened, which the store does by itself.
+    s.discard(&b, staged[0]).await.unwrap();
+    assert_eq!(s.upload(&b, &upload_id("u")).await.unwrap(), None, "the failed record left no trace");
+    s.put_upload(&b, &upload_id("u2"), Bytes::from_static(b"small")).await.unwrap();
+    assert_eq!(read_all(&s, &b, &key("kept")).await, pattern(1, 3 << 20));
+    drop(s);
+    let s = FsStore::open(dir).await.unwrap();
+    assert!(s.recovery().missing.is_empty());
+    assert_eq!(s.recovery().removed_orphans + s.recovery().removed_temp, 0, "{:?}", s.recovery());
+    for id in staged.iter().skip(1) {
+        s.discard(&b, *id).await.unwrap();
+    }
+    assert_eq!(s.upload(&b, &upload_id("u2")).await.unwrap().as_deref(), Some(&b"small"[..]));
+    assert_eq!(s.upload(&b, &upload_id("u")).await.unwrap(), None);
+    assert_eq!(s.object(&b, &key("after")).await.unwrap(), Some(small));
+    assert_eq!(read_all(&s, &b, &key("kept")).await, pattern(1, 3 << 20));
+}
