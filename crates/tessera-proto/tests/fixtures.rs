@@ -35,11 +35,7 @@ fn seed_samples() -> Vec<(String, String)> {
         while let Some(start) = rest.find("<?xml") {
             let doc = &rest[start..];
             let after_decl = doc.find("?>").map_or(doc, |i| &doc[i + 2..]);
-            let root = after_decl
-                .trim_start()
-                .strip_prefix('<')
-                .and_then(|r| r.split(|c: char| c == ' ' || c == '>').next())
-                .unwrap_or("");
+            let root = after_decl.trim_start().strip_prefix('<').and_then(|r| r.split([' ', '>']).next()).unwrap_or("");
             let close = format!("</{root}>");
             let end = match doc.find(&close) {
                 Some(i) => i + close.len(),
