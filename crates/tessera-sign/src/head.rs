@@ -201,3 +201,23 @@ mod tests {
         assert_eq!(params[2].value.as_deref(), Some(&b""[..]));
     }
 }
+
+#[cfg(test)]
+mod parts_tests {
+    use super::*;
+
+    #[test]
+    fn from_parts_keeps_the_raw_target_and_falls_back_to_the_authority() {
+        let req = http::Request::builder()
+            .method("PUT")
+            .uri("http://b.s3.local:9000/a%20b/c%2Bd?partNumber=1&uploadId=x")
+            .body(())
+            .unwrap();
+        let (parts, ()) = req.into_parts();
+        let head = RequestHead::from_parts(&parts);
+        assert_eq!(head.method(), "PUT");
+        assert_eq!(head.path(), "/a%20b/c%2Bd");
+        assert_eq!(head.query(), "partNumber=1&uploadId=x");
+        assert_eq!(head.host(), Some("b.s3.local:9000"));
+    }
+}

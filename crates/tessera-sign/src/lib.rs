@@ -1,13 +1,14 @@
-//! Every signature scheme of the five object-storage dialects, both directions, sans-IO.
+//! **What this crate does not do:** no I/O, no sockets, no clock, no async, no key store, no
+//! routing. Time comes in as `now` (Unix seconds); the secret comes in from the caller after it
+//! has looked the access key up; which bucket a request names is `tessera-http`'s decision,
+//! passed in as a [`ResourceView`]. Servers should use `tessera-server` (which drives this
+//! crate with key lookup and body streaming) and clients `tessera-client`; use this crate
+//! directly to verify or sign S3-family requests inside another stack.
 //!
-//! **What this crate does not do:** no I/O, no sockets, no clock, no async, no key store.
-//! Time comes in as `now` (Unix seconds); the secret comes in from the caller after it has
-//! looked the access key up. The HTTP server front-end (`tessera-server`) and client
-//! (`tessera-client`) drive this crate; routing (which bucket a request names) belongs to
-//! `tessera-http`, which passes its decision in as a [`ResourceView`].
-//!
-//! **Who should use it:** a server that must accept requests signed by the AWS, Huawei OBS,
-//! Tencent COS, Aliyun OSS and Kingsoft KS3 SDKs, or a client that must sign like them.
+//! What it does: every signature scheme of the five object-storage dialects (AWS SigV4 and
+//! SigV2, Huawei OBS, Tencent COS, Aliyun OSS V1 and V4, Kingsoft KS3), both directions, checked
+//! against the requests the vendors' own SDKs signed; the aws-chunked decoder; one-pass body
+//! digests checked against the values a request declared.
 //!
 //! Server side, in order:
 //! 1. [`parse`] the [`RequestHead`] → `None` (anonymous) or an [`Authorization`] naming the
@@ -39,6 +40,9 @@ mod sign;
 mod sigv4;
 mod util;
 mod v2;
+
+/// The `http` crate this API speaks (`HeaderMap`, `request::Parts`), re-exported so callers match its version.
+pub use http;
 
 pub use auth::{Authorization, MAX_SKEW_SECS, Scheme, Verified, parse, verify};
 pub use body::{BodyCheck, ChunkSigner, Payload};

@@ -547,3 +547,40 @@ pub(crate) fn presign_query(
         (false, _) => format!("{op}&{auth}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn resource_of(flavor: Flavor, target: &str, res: ResourceView<'_>) -> Vec<String> {
+        let mut h = HeaderMap::new();
+        h.insert("date", HeaderValue::from_static("Thu, 01 May 2025 12:00:00 GMT"));
+        let head = RequestHead::new("GET", target, &h);
+        resources(flavor, &head, &res).into_iter().map(|r| String::from_utf8(r).unwrap()).collect()
+    }
+
+    #[test]
+    fn canonical_resources() {
+        // KS3 spells `//` in a key as `/%2F`.
+        assert_eq!(resource_of(KS3, "/a//b", ResourceView::virtual_host("bk")), ["/bk/a/%2Fb"]);
+        // botocore signs `/bucket/` for a bucket-level path-style request; OBS signs `/bucket`.
+        assert_eq!(resource_of(AWS, "/bk", ResourceView::path_style("bk")), ["/bk/", "/bk"]);
+        assert_eq!(resource_of(OBS, "/bk", ResourceView::path_style("bk")), ["/bk/", "/bk"]);
+        // OSS V1 signs the decoded key as raw UTF-8.
+        assert_eq!(resource_of(OSS, "/%E6%96%87%2Fx", ResourceView::virtual_host("bk")), ["/bk/文/x"]);
+        // AWS V2 signs the wire path, with the bucket prepended for virtual-host style.
+        assert_eq!(resource_of(AWS, "/a%20b", ResourceView::virtual_host("bk")), ["/bk/a%20b"]);
+        assert_eq!(resource_of(AWS, "/", ResourceView::service()), ["/"]);
+    }
+
+    #[test]
+    fn obs_keeps_empty_values_others_drop_them() {
+        let h = HeaderMap::new();
+        let head = RequestHead::new("POST", "/k?uploads=&prefix=x&uploadId=1", &h);
+        assert_eq!(subresources(OBS, &head), b"?uploadId=1&uploads=");
+        assert_eq!(subresources(AWS, &head), b"?uploadId=1&uploads");
+        assert_eq!(subresources(OSS, &head), b"?uploadId=1&uploads");
+    }
+}

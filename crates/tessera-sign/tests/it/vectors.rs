@@ -82,7 +82,7 @@ fn request(file: &'static str, case: &Value, creds: &Value, frozen: u64) -> Req 
         .expect("access key")
         .to_owned();
     let secret = case_creds["secret_key"].as_str().or(creds["secret_key"].as_str()).expect("secret").to_owned();
-    let now = case["time"].as_str().map_or(frozen, |t| amz_to_unix(t));
+    let now = case["time"].as_str().map_or(frozen, amz_to_unix);
     let target = s(&r["target"]);
     let mut bucket = case["bucket"].as_str().map(str::to_owned);
     if bucket.is_none() {
