@@ -1,1 +1,58 @@
-//! S3 semantics over any Tessera store: multipart table, listing, conditional requests, copy, encryption at rest.
+//! S3 semantics over any Tessera [`Store`](tessera_store::Store): the multipart table,
+//! listings, conditional requests, copies, tagging, ACLs and bucket configuration.
+//!
+//! What this crate does **not** do: it opens no socket, reads no clock, draws no random
+//! number and names no async runtime. Time comes in with each request (`now`), upload ids
+//! from an injected [`IdSource`], bytes as [`ByteStream`](tessera_store::ByteStream)s that
+//! the caller produces and consumes; requests arrive already parsed and authenticated
+//! ([`Operation`](tessera_proto::ops::Operation) and [`Principal`](tessera_proto::ops::Principal)
+//! from `tessera-http` and `tessera-sign`), and answers leave as
+//! [`Output`](tessera_proto::ops::Output)s or [`S3Error`](tessera_proto::ops::S3Error)s for
+//! `tessera-http` to render in the request's dialect. It does not encrypt data yet (issue 8):
+//! SSE-S3 and SSE-KMS requests are validated, recorded and echoed; SSE-C is refused with
+//! `NotImplemented`.
+//!
+//! Who should use it: `tessera-server` drives it over HTTP; embedders that want S3 behaviour
+//! over their own storage or transport use it with any `Store` and a runtime of their choice.
+//! For multipart rules alone, without storage, use `tessera-multipart`.
+//!
+//! # Shape
+//!
+//! - [`Engine::open`] restores the upload table from the store's upload records and discards
+//!   staged parts nothing references.
+//! - [`Engine::execute`] carries out one [`EngineRequest`] and answers an [`EngineResponse`]
+//!   (object data for GET rides beside the output as a stream).
+//! - [`Engine::poll_timeout`] / [`Engine::handle_timeout`] drive upload expiry (the default
+//!   expiry and lifecycle AbortIncompleteMultipartUpload rules) from the front-end's timer.
+//!
+//! Multipart requests go through `tessera-multipart`'s `UploadTable`, behind one mutex that
+//! is never held across an await; the storage work the table asks for is performed in order,
+//! one drainer at a time, so upload records are written in the order their snapshots were
+//! taken. A completed object appears atomically (one `Store::assemble` that also deletes
+//! the upload record); a failed completion leaves the upload retryable; a retried
+//! completion of a finished upload answers the same success.
+//!
+//! # Authorization
+//!
+//! The bucket owner may do everything. Bucket ACL grants: READ lists the bucket and reads
+//! objects that have no ACL of their own (or `default`), WRITE adds and deletes objects.
+//! Object ACL grants READ, READ_ACP, WRITE_ACP on the object. An upload id is usable only by
+//! the principal that created it while it may still write the bucket (the bucket owner may
+//! also abort it and list its parts).
+
+mod buckets;
+mod config;
+mod digest;
+mod engine;
+mod error;
+mod listing;
+mod meta;
+mod multipart;
+mod objects;
+mod request;
+
+pub use config::EngineConfig;
+pub use engine::Engine;
+pub use request::{
+    CounterIds, EngineRequest, EngineResponse, IdSource, Payload, PayloadSummary, RequestBody, SummarySource,
+};

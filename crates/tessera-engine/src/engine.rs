@@ -1,0 +1,562 @@
+//! The engine: state, start-up, dispatch, the drain of the table's actions, timers.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_util::lock::Mutex as AsyncMutex;
+use tessera_multipart::{Action, AssembleFailed, CompletedUpload, UploadRecord, UploadTable, UploadsQuery};
+use tessera_proto::ops::{Operation, Principal, S3Error};
+use tessera_proto::values::Timestamp;
+use tessera_proto::{BucketName, ErrorCode, UploadId};
+use tessera_store::{BucketRecord, ObjectWrite, Precondition, StageId, Store, StoreError};
+
+use crate::config::EngineConfig;
+use crate::error::{self, access_denied, internal};
+use crate::meta::{BucketConfig, ObjectMeta, StoredChecksum, StoredPart, UploadMeta};
+use crate::request::{EngineRequest, EngineResponse, IdSource, RequestBody};
+
+/// Converts a protocol timestamp to the table's.
+pub(crate) fn mp_time(t: Timestamp) -> tessera_multipart::Timestamp {
+    tessera_multipart::Timestamp(t.as_millis())
+}
+
+/// How a Complete wants its assembly committed.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompleteCtx {
+    pub(crate) cond: Precondition,
+    pub(crate) forbid_overwrite: bool,
+    pub(crate) now: u64,
+}
+
+/// Everything behind the engine's one synchronous lock (never held across an await).
+pub(crate) struct State {
+    pub(crate) table: UploadTable,
+    /// The bucket of every upload the table knows or has just forgotten.
+    pub(crate) upload_buckets: HashMap<UploadId, BucketName>,
+    /// Complete requests whose assembly is queued.
+    pub(crate) completing: HashMap<UploadId, CompleteCtx>,
+    /// Assembly outcomes waiting for their Complete request.
+    pub(crate) outcomes: HashMap<UploadId, Result<CompletedUpload, S3Error>>,
+    /// Lifecycle AbortIncompleteMultipartUpload rules with a prefix (bucket-wide rules live in
+    /// the table's expiry): bucket → (prefix, after).
+    pub(crate) prefix_rules: BTreeMap<BucketName, Vec<(String, Duration)>>,
+}
+
+/// S3 semantics over a [`Store`]. See the [crate docs](crate).
+pub struct Engine<S: Store> {
+    pub(crate) store: Arc<S>,
+    pub(crate) config: EngineConfig,
+    pub(crate) ids: Box<dyn IdSource>,
+    pub(crate) state: Mutex<State>,
+    /// Serialises the storage work the table asks for, so record writes land in the order
+    /// their snapshots were taken.
+    persist: AsyncMutex<()>,
+}
+
+/// The name a staged part gets in the table: `<bucket>/<stage id>`.
+pub(crate) fn stage_ref(bucket: &BucketName, id: StageId) -> tessera_multipart::StageRef {
+    tessera_multipart::StageRef::new(format!("{bucket}/{id}"))
+}
+
+/// The bucket and id of a [`stage_ref`].
+pub(crate) fn parse_stage_ref(r: &tessera_multipart::StageRef) -> Option<(BucketName, StageId)> {
+    let (bucket, id) = r.as_str().rsplit_once('/')?;
+    let bucket = BucketName::new(bucket).ok()?;
+    let id = u64::from_str_radix(id, 16).ok()?;
+    Some((bucket, StageId::new(id)))
+}
+
+impl<S: Store> Engine<S> {
+    /// Opens the engine over `store`: restores the upload table from the store's upload
+    /// records, discards staged parts no upload references (left by a crash or an
+    /// interrupted PUT), loads the buckets' lifecycle rules, and expires what is due at `now`.
+    pub async fn open(
+        store: Arc<S>,
+        config: EngineConfig,
+        ids: Box<dyn IdSource>,
+        now: Timestamp,
+    ) -> Result<Self, S3Error> {
+        let mut table = UploadTable::new(config.table_config());
+        let mut records = Vec::new();
+        let mut upload_buckets = HashMap::new();
+        let mut referenced: HashSet<String> = HashSet::new();
+        for (bucket, id, raw) in store.all_uploads().await.map_err(error::store)? {
+            let record: UploadRecord = serde_json::from_slice(&raw)
+                .map_err(|e| internal(format!("unreadable upload record {bucket}/{id}: {e}")))?;
+            for part in &record.parts {
+                referenced.insert(part.stage.as_str().to_owned());
+            }
+            upload_buckets.insert(id, bucket);
+            records.push(record);
+        }
+        table.restore(records).map_err(error::multipart)?;
+        let engine = Engine {
+            store,
+            config,
+            ids,
+            state: Mutex::new(State {
+                table,
+                upload_buckets,
+                completing: HashMap::new(),
+                outcomes: HashMap::new(),
+                prefix_rules: BTreeMap::new(),
+            }),
+            persist: AsyncMutex::new(()),
+        };
+        for (bucket, record) in engine.store.list_buckets().await.map_err(error::store)? {
+            for staged in engine.store.list_staged(&bucket).await.map_err(error::store)? {
+                if !referenced.contains(stage_ref(&bucket, staged.id).as_str()) {
+                    // Best effort: a part that cannot be discarded now is found again next start.
+                    let _ = engine.store.discard(&bucket, staged.id).await;
+                }
+            }
+            let config = BucketConfig::decode(&record.config)?;
+            engine.apply_lifecycle(&bucket, &config);
+        }
+        engine.handle_timeout(now).await?;
+        Ok(engine)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<S> {
+        &self.store
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        // Every mutation under this lock checks before it changes, so a poisoned lock holds
+        // consistent state.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Carries out one request.
+    pub async fn execute(&self, request: EngineRequest) -> Result<EngineResponse, S3Error> {
+        let EngineRequest { op, principal, dialect, now, body } = request;
+        let cx = Cx { principal: &principal, dialect, now };
+        match op {
+            Operation::ListBuckets => self.list_buckets(&cx).await,
+            Operation::CreateBucket { bucket, location, acl } => self.create_bucket(&cx, bucket, location, acl).await,
+            Operation::DeleteBucket { bucket } => self.delete_bucket(&cx, &bucket).await,
+            Operation::HeadBucket { bucket } => self.head_bucket(&cx, &bucket).await,
+            Operation::GetBucketLocation { bucket } => self.bucket_location(&cx, &bucket).await,
+            Operation::ListObjects { bucket, listing, start_after, continuation_token, v2, fetch_owner } => {
+                self.list_objects(&cx, &bucket, &listing, start_after, continuation_token, v2, fetch_owner).await
+            }
+            Operation::ListObjectVersions { bucket, listing, key_marker } => {
+                self.list_versions(&cx, &bucket, &listing, key_marker).await
+            }
+            Operation::ListMultipartUploads { bucket, listing, key_marker, upload_id_marker } => {
+                self.list_uploads(&cx, &bucket, &listing, key_marker, upload_id_marker).await
+            }
+            Operation::GetBucketLifecycle { bucket } => self.get_lifecycle(&cx, &bucket).await,
+            Operation::PutBucketLifecycle { bucket } => self.put_lifecycle(&cx, &bucket, xml_body(body)?).await,
+            Operation::DeleteBucketLifecycle { bucket } => self.delete_lifecycle(&cx, &bucket).await,
+            Operation::GetBucketEncryption { bucket } => self.get_encryption(&cx, &bucket).await,
+            Operation::PutBucketEncryption { bucket } => self.put_encryption(&cx, &bucket, xml_body(body)?).await,
+            Operation::DeleteBucketEncryption { bucket } => self.delete_encryption(&cx, &bucket).await,
+            Operation::GetBucketAcl { bucket } => self.get_bucket_acl(&cx, &bucket).await,
+            Operation::PutBucketAcl { bucket, acl } => self.put_bucket_acl(&cx, &bucket, acl, body).await,
+            Operation::DeleteObjects { bucket } => self.delete_objects(&cx, &bucket, xml_body(body)?).await,
+            Operation::PutObject {
+                bucket,
+                key,
+                attributes,
+                conditions,
+                forbid_overwrite,
+                content_length,
+                length_unknown,
+            } => {
+                let payload = match body {
+                    RequestBody::Payload(p) => p,
+                    _ => return Err(S3Error::code(ErrorCode::MissingContentLength)),
+                };
+                let length = (!length_unknown).then_some(content_length);
+                let put = crate::objects::Put { attributes, conditions, forbid_overwrite, length };
+                self.put_object(&cx, &bucket, &key, put, payload).await
+            }
+            Operation::GetObject { bucket, key, range, part_number, conditions, overrides, sse_customer } => {
+                let read = crate::objects::Read { range, part_number, conditions, sse_customer, with_body: true };
+                self.get_object(&cx, &bucket, &key, read, overrides).await
+            }
+            Operation::HeadObject { bucket, key, range, part_number, conditions, sse_customer } => {
+                let read = crate::objects::Read { range, part_number, conditions, sse_customer, with_body: false };
+                self.get_object(&cx, &bucket, &key, read, Default::default()).await
+            }
+            Operation::DeleteObject { bucket, key, conditions } => {
+                self.delete_object(&cx, &bucket, &key, &conditions).await
+            }
+            Operation::CopyObject {
+                bucket,
+                key,
+                source,
+                metadata_directive,
+                replace_tagging,
+                attributes,
+                conditions,
+                forbid_overwrite,
+            } => {
+                let copy = crate::objects::Copy {
+                    source,
+                    metadata_directive,
+                    replace_tagging,
+                    attributes,
+                    conditions,
+                    forbid_overwrite,
+                };
+                self.copy_object(&cx, &bucket, &key, copy).await
+            }
+            Operation::GetObjectTagging { bucket, key } => self.get_tagging(&cx, &bucket, &key).await,
+            Operation::PutObjectTagging { bucket, key } => {
+                self.put_tagging(&cx, &bucket, &key, Some(xml_body(body)?)).await
+            }
+            Operation::DeleteObjectTagging { bucket, key } => self.put_tagging(&cx, &bucket, &key, None).await,
+            Operation::GetObjectAcl { bucket, key } => self.get_object_acl(&cx, &bucket, &key).await,
+            Operation::PutObjectAcl { bucket, key, acl } => self.put_object_acl(&cx, &bucket, &key, acl, body).await,
+            Operation::GetObjectAttributes { bucket, key, attributes, max_parts, part_number_marker, sse_customer } => {
+                let _ = sse_customer;
+                self.object_attributes(&cx, &bucket, &key, &attributes, max_parts, part_number_marker).await
+            }
+            Operation::CreateMultipartUpload { bucket, key, attributes, forbid_overwrite, encoding_url } => {
+                self.create_upload(&cx, bucket, key, attributes, forbid_overwrite, encoding_url).await
+            }
+            Operation::UploadPart { bucket, key, upload_id, part_number, content_length, length_unknown, sse } => {
+                let payload = match body {
+                    RequestBody::Payload(p) => p,
+                    _ => return Err(S3Error::code(ErrorCode::MissingContentLength)),
+                };
+                let length = (!length_unknown).then_some(content_length);
+                self.upload_part(&cx, &bucket, &key, &upload_id, part_number, length, sse, payload).await
+            }
+            Operation::UploadPartCopy { bucket, key, upload_id, part_number, source, source_range, sse } => {
+                let _ = sse;
+                self.upload_part_copy(&cx, &bucket, &key, &upload_id, part_number, source, source_range).await
+            }
+            Operation::CompleteMultipartUpload {
+                bucket,
+                key,
+                upload_id,
+                conditions,
+                forbid_overwrite,
+                encoding_url,
+                complete_all,
+            } => {
+                let complete = crate::multipart::Complete {
+                    conditions,
+                    forbid_overwrite,
+                    encoding_url,
+                    complete_all,
+                    body: match body {
+                        RequestBody::Xml(b) => Some(b),
+                        _ => None,
+                    },
+                };
+                self.complete_upload(&cx, &bucket, &key, &upload_id, complete).await
+            }
+            Operation::AbortMultipartUpload { bucket, key, upload_id } => {
+                self.abort_upload(&cx, &bucket, &key, &upload_id).await
+            }
+            Operation::ListParts { bucket, key, upload_id, part_number_marker, max_parts, encoding_url } => {
+                self.list_parts(&cx, &bucket, &key, &upload_id, part_number_marker, max_parts, encoding_url).await
+            }
+            _ => Err(S3Error::new(ErrorCode::NotImplemented, "This operation is not implemented.")),
+        }
+    }
+
+    // ----- the bucket and its permissions
+
+    /// The bucket's record and configuration, or NoSuchBucket.
+    pub(crate) async fn bucket(&self, bucket: &BucketName) -> Result<(BucketRecord, BucketConfig), S3Error> {
+        let record = self.store.bucket(bucket).await.map_err(error::store)?;
+        let record =
+            record.ok_or_else(|| S3Error::code(ErrorCode::NoSuchBucket).with("BucketName", bucket.as_str()))?;
+        let config = BucketConfig::decode(&record.config)?;
+        Ok((record, config))
+    }
+
+    // ----- the table's storage work
+
+    /// Performs every action the table has queued, in order. Returns the first failure of
+    /// an action this call performed (the rest still run).
+    pub(crate) async fn drain(&self) -> Result<(), S3Error> {
+        let _serial = self.persist.lock().await;
+        let mut first_error = None;
+        loop {
+            let action = self.state().table.poll_action();
+            let Some(action) = action else { break };
+            if let Err(e) = self.perform(action).await {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    async fn perform(&self, action: Action) -> Result<(), S3Error> {
+        match action {
+            Action::PersistUpload { upload_id, .. } | Action::PersistPart { upload_id, .. } => {
+                // Write the upload as it is now: writes are serialised, so the last write is
+                // always the newest snapshot.
+                let snapshot = {
+                    let state = self.state();
+                    state.table.upload(&upload_id).map(|u| (u.bucket().clone(), u.record()))
+                };
+                let Some((bucket, record)) = snapshot else { return Ok(()) };
+                let raw = serde_json::to_vec(&record).map_err(|e| internal(e.to_string()))?;
+                self.store.put_upload(&bucket, &upload_id, raw.into()).await.map_err(error::store)
+            }
+            Action::Discard { stage } => {
+                if let Some((bucket, id)) = parse_stage_ref(&stage) {
+                    // Already gone is fine; anything left behind is swept at the next start.
+                    let _ = self.store.discard(&bucket, id).await;
+                }
+                Ok(())
+            }
+            Action::DeleteUpload { upload_id } => {
+                let bucket = self.state().upload_buckets.remove(&upload_id);
+                if let Some(bucket) = bucket {
+                    match self.store.delete_upload(&bucket, &upload_id).await {
+                        Ok(()) | Err(StoreError::NoSuchUpload) | Err(StoreError::NoSuchBucket) => {}
+                        Err(e) => return Err(error::store(e)),
+                    }
+                }
+                Ok(())
+            }
+            Action::Assemble(assembly) => {
+                let id = assembly.upload_id.clone();
+                let ctx = self.state().completing.remove(&id);
+                let ctx = ctx.unwrap_or(CompleteCtx { cond: Precondition::Any, forbid_overwrite: false, now: 0 });
+                let outcome = self.assemble(&assembly, ctx).await;
+                let mut state = self.state();
+                let failure = outcome.as_ref().err().map(|e| AssembleFailed(e.to_string()));
+                let handled = state.table.handle_assembled(
+                    &id,
+                    failure.map_or(Ok(()), Err),
+                    tessera_multipart::Timestamp(ctx.now),
+                );
+                let result = match (outcome, handled) {
+                    (Err(e), _) => Err(e),
+                    (Ok(()), Ok(Some(done))) => Ok(done),
+                    (Ok(()), Ok(None)) => Err(internal("the assembly was not recorded")),
+                    (Ok(()), Err(e)) => Err(error::multipart(e)),
+                };
+                state.outcomes.insert(id, result);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    async fn assemble(&self, a: &tessera_multipart::Assembly, ctx: CompleteCtx) -> Result<(), S3Error> {
+        let upload = UploadMeta::decode(&a.metadata)?;
+        let mut stages = Vec::with_capacity(a.parts.len());
+        let mut parts = Vec::with_capacity(a.parts.len());
+        for p in &a.parts {
+            let (_, id) = parse_stage_ref(&p.stage).ok_or_else(|| internal("unreadable stage reference"))?;
+            stages.push(id);
+            parts.push(StoredPart {
+                number: p.number.get(),
+                size: p.size,
+                md5: Some(hex_md5(&p.md5)),
+                checksum: p.checksum.as_ref().map(|c| c.to_base64()),
+                crc64ecma: Some(p.crc64ecma),
+                sse: None,
+            });
+        }
+        let meta = ObjectMeta {
+            v: crate::meta::FORMAT,
+            etag: a.etag.as_str().to_owned(),
+            attributes: upload.attributes,
+            crc64ecma: a.crc64ecma,
+            checksum: a.checksum.as_ref().map(|c| StoredChecksum::new(&c.checksum, c.kind)),
+            parts,
+            upload_id: Some(a.upload_id.as_str().to_owned()),
+        };
+        let write = ObjectWrite { parts: stages, meta: meta.encode(), modified: ctx.now };
+        match self.store.assemble(&a.bucket, &a.key, write, ctx.cond, Some(&a.upload_id)).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::PreconditionFailed) if ctx.forbid_overwrite => {
+                Err(S3Error::code(ErrorCode::FileAlreadyExists))
+            }
+            Err(StoreError::PreconditionFailed) => Err(S3Error::code(ErrorCode::PreconditionFailed)),
+            Err(e) => Err(error::store(e)),
+        }
+    }
+
+    // ----- timers and lifecycle
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work: an upload's expiry (the
+    /// default expiry or a bucket's AbortIncompleteMultipartUpload rule), or the end of a
+    /// completed upload's grace.
+    pub fn poll_timeout(&self) -> Option<Timestamp> {
+        let state = self.state();
+        let mut next = state.table.poll_timeout().map(|t| Timestamp::from_millis(t.as_millis()));
+        for (bucket, rules) in &state.prefix_rules {
+            for (prefix, after) in rules {
+                for (initiated, _) in uploads_under(&state.table, bucket, prefix) {
+                    let due = Timestamp::from_millis(mp_time_add(initiated, *after));
+                    next = Some(next.map_or(due, |n| n.min(due)));
+                }
+            }
+        }
+        next
+    }
+
+    /// Expires what is due at `now`: uploads past their expiry are aborted (records deleted,
+    /// staged parts discarded), completed uploads past their grace are forgotten.
+    pub async fn handle_timeout(&self, now: Timestamp) -> Result<(), S3Error> {
+        {
+            let mut state = self.state();
+            state.table.handle_timeout(mp_time(now));
+            let mut due = Vec::new();
+            for (bucket, rules) in &state.prefix_rules {
+                for (prefix, after) in rules {
+                    for (initiated, id) in uploads_under(&state.table, bucket, prefix) {
+                        if mp_time_add(initiated, *after) <= now.as_millis() {
+                            due.push(id);
+                        }
+                    }
+                }
+            }
+            for id in due {
+                // Already gone or being completed: nothing to expire.
+                let _ = state.table.abort(&id);
+            }
+        }
+        self.drain().await
+    }
+
+    /// Feeds a bucket's lifecycle configuration to the expiry of its uploads.
+    pub(crate) fn apply_lifecycle(&self, bucket: &BucketName, config: &BucketConfig) {
+        let mut bucket_wide: Option<Duration> = None;
+        let mut prefixed = Vec::new();
+        for rule in config.lifecycle().map(|l| l.rules).unwrap_or_default() {
+            if rule.status != tessera_proto::xml::LifecycleStatus::Enabled {
+                continue;
+            }
+            let Some(abort) = &rule.abort_incomplete_multipart_upload else { continue };
+            let after = Duration::from_secs(u64::from(abort.days_after_initiation) * 86_400);
+            let prefix = rule.effective_prefix();
+            if prefix.is_empty() {
+                bucket_wide = Some(bucket_wide.map_or(after, |b| b.min(after)));
+            } else {
+                prefixed.push((prefix.to_owned(), after));
+            }
+        }
+        let mut state = self.state();
+        state.table.set_bucket_expiry(bucket, bucket_wide);
+        if prefixed.is_empty() {
+            state.prefix_rules.remove(bucket);
+        } else {
+            state.prefix_rules.insert(bucket.clone(), prefixed);
+        }
+    }
+
+    /// A fresh upload id from the id source.
+    pub(crate) fn new_upload_id(&self) -> Result<UploadId, S3Error> {
+        let raw = self.ids.next_upload_id();
+        UploadId::new(&raw).map_err(|_| internal("the id source minted an invalid upload id"))
+    }
+}
+
+fn mp_time_add(t: tessera_multipart::Timestamp, d: Duration) -> u64 {
+    t.saturating_add(d).as_millis()
+}
+
+/// Every upload of `bucket` under `prefix`: (initiated, id).
+fn uploads_under(
+    table: &UploadTable,
+    bucket: &BucketName,
+    prefix: &str,
+) -> Vec<(tessera_multipart::Timestamp, UploadId)> {
+    let mut out = Vec::new();
+    let mut key_marker: Option<String> = None;
+    let mut id_marker: Option<UploadId> = None;
+    loop {
+        let query = UploadsQuery {
+            prefix,
+            delimiter: None,
+            key_marker: key_marker.as_deref(),
+            upload_id_marker: id_marker.as_ref().map(UploadId::as_str),
+            max_uploads: None,
+        };
+        let page = table.list_uploads(bucket, &query);
+        out.extend(page.uploads.iter().map(|u| (u.initiated, u.upload_id.clone())));
+        if !page.is_truncated || page.next_key_marker.is_none() {
+            break;
+        }
+        key_marker = page.next_key_marker;
+        id_marker = page.next_upload_id_marker;
+    }
+    out
+}
+
+pub(crate) fn hex_md5(md5: &[u8; 16]) -> String {
+    tessera_proto::ETag::from_md5(md5).as_str().to_owned()
+}
+
+/// The XML body of a request, or MalformedXML / MissingRequestBody.
+fn xml_body(body: RequestBody) -> Result<bytes::Bytes, S3Error> {
+    match body {
+        RequestBody::Xml(b) => Ok(b),
+        _ => Err(S3Error::new(ErrorCode::MalformedXML, "The request requires an XML body.")),
+    }
+}
+
+/// The caller of one request.
+pub(crate) struct Cx<'a> {
+    pub(crate) principal: &'a Principal,
+    pub(crate) dialect: tessera_proto::Dialect,
+    pub(crate) now: Timestamp,
+}
+
+impl Cx<'_> {
+    /// The caller's canonical id; empty for anonymous callers.
+    pub(crate) fn id(&self) -> &str {
+        match self.principal {
+            Principal::Anonymous => "",
+            Principal::User { id, .. } => id,
+        }
+    }
+
+    /// Whether the caller owns a bucket.
+    pub(crate) fn owns(&self, record: &BucketRecord) -> bool {
+        matches!(self.principal, Principal::User { id, .. } if *id == record.owner)
+    }
+
+    /// Fails with AccessDenied unless the caller owns the bucket.
+    pub(crate) fn require_owner(&self, record: &BucketRecord) -> Result<(), S3Error> {
+        if self.owns(record) { Ok(()) } else { Err(access_denied()) }
+    }
+
+    /// Whether the caller may add, replace and delete objects in the bucket.
+    pub(crate) fn may_write(&self, record: &BucketRecord, config: &BucketConfig) -> bool {
+        self.owns(record) || config.acl.grants(self.principal, tessera_proto::values::Permission::Write)
+    }
+
+    /// Whether the caller may list the bucket.
+    pub(crate) fn may_list(&self, record: &BucketRecord, config: &BucketConfig) -> bool {
+        self.owns(record) || config.acl.grants(self.principal, tessera_proto::values::Permission::Read)
+    }
+
+    /// Whether the caller may read an object: the bucket owner, the object's owner, a grant
+    /// on the object, or — for objects without their own ACL (or `default`) — a READ grant
+    /// on the bucket.
+    pub(crate) fn may_read_object(&self, record: &BucketRecord, config: &BucketConfig, meta: &ObjectMeta) -> bool {
+        use tessera_proto::values::Permission;
+        if self.owns(record) {
+            return true;
+        }
+        let attrs = &meta.attributes;
+        if !self.id().is_empty() && attrs.owner.id == self.id() {
+            return true;
+        }
+        match &attrs.acl {
+            Some(acl) if !acl.is_default() => acl.grants(self.principal, Permission::Read),
+            _ => config.acl.grants(self.principal, Permission::Read),
+        }
+    }
+}
