@@ -6,21 +6,24 @@
 //! crate drives them. Flags, configuration files and logging set-up belong to the `tessera`
 //! binary; embed this crate to run the server inside another program.
 
+mod body;
 mod listener;
+mod s3;
 
 pub use listener::{ConnInfo, Handler, Listener, ResponseBody, SHUTDOWN_GRACE, serve, tls_acceptor};
+pub use s3::{HEALTH_PATH, S3Config, S3Service, User};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 
 /// A response body held in memory.
 pub fn full(bytes: impl Into<Bytes>) -> ResponseBody {
-    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed_unsync()
 }
 
 /// An empty response body.
 pub fn empty() -> ResponseBody {
-    Empty::new().map_err(|never| match never {}).boxed()
+    Empty::new().map_err(|never| match never {}).boxed_unsync()
 }
 
 #[cfg(test)]

@@ -10,7 +10,18 @@ use clap::{Parser, Subcommand};
 
 mod config;
 
-use config::{LogFormat, ServeArgs, ServeConfig};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use config::{Backend, LogFormat, ServeArgs, ServeConfig};
+use tessera_engine::{Engine, EngineConfig, IdSource};
+use tessera_http::Routing;
+use tessera_proto::ops::Principal;
+use tessera_proto::values::Timestamp;
+use tessera_server::{Listener, S3Config, S3Service, User, serve, tls_acceptor};
+use tessera_sign::Secret;
+use tessera_store::{MemoryStore, Store};
+use tessera_store_fs::FsStore;
 
 /// Tessera: an object store that speaks AWS S3, Huawei OBS, Tencent COS, Aliyun OSS and
 /// Kingsoft KS3.
@@ -30,11 +41,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve(args) => serve(*args),
+        Command::Serve(args) => serve_command(*args),
     }
 }
 
-fn serve(args: ServeArgs) -> ExitCode {
+fn serve_command(args: ServeArgs) -> ExitCode {
     let config = match ServeConfig::resolve(args, |buf| {
         // The OS random source; failing here would leave no safe key, so say so and stop.
         if let Err(e) = getrandom::fill(buf) {
@@ -82,20 +93,107 @@ fn install_logging(format: LogFormat) {
 }
 
 async fn run(config: ServeConfig) -> Result<(), String> {
-    let ServeConfig {
-        listen,
-        backend,
-        domains,
-        region,
-        tls,
-        upload_expiry_days,
-        min_part_size,
-        users,
-        generated_user,
-        kms_key_file,
-        log_format,
-    } = config;
-    let _ = (backend, domains, region, tls, upload_expiry_days, min_part_size, users, generated_user);
-    let _ = (kms_key_file, log_format);
-    Err(format!("cannot serve on {listen} yet: the S3 front-end arrives with the server issue"))
+    match config.backend.clone() {
+        Backend::Memory => {
+            tracing::info!("backend: memory (nothing survives this process)");
+            serve_store(MemoryStore::new(), config).await
+        }
+        Backend::Fs(dir) => {
+            let store = FsStore::open(&dir).await.map_err(|e| format!("{}: {e}", dir.display()))?;
+            tracing::info!(data = %dir.display(), "backend: filesystem");
+            serve_store(store, config).await
+        }
+    }
+}
+
+/// Upload ids from the OS random source: 32 lower-case hex digits (unreserved characters only,
+/// as KS3's SDK sends them unencoded).
+struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn next_upload_id(&self) -> String {
+        let mut bytes = [0u8; 16];
+        // The OS source does not fail on the platforms Tessera runs on; a failure would repeat
+        // ids, so stop rather than risk two uploads sharing one.
+        if let Err(e) = getrandom::fill(&mut bytes) {
+            eprintln!("tessera: random source failed: {e}");
+            std::process::abort();
+        }
+        hex::encode(bytes)
+    }
+}
+
+fn now() -> Timestamp {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Timestamp::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+}
+
+async fn serve_store<S: Store>(store: S, config: ServeConfig) -> Result<(), String> {
+    if let Some(path) = &config.kms_key_file {
+        return Err(format!("{}: KMS master keys need server-side encryption, which is not built yet", path.display()));
+    }
+    let engine_config = EngineConfig {
+        region: config.region.clone(),
+        min_part_size: config.min_part_size.clone(),
+        default_upload_expiry: config.upload_expiry_days.map(|d| Duration::from_secs(u64::from(d) * 86_400)),
+        kms_keys: Vec::new(),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::open(Arc::new(store), engine_config, Box::new(RandomIds), now())
+        .await
+        .map_err(|e| format!("cannot open the store: {e}"))?;
+    let users = config
+        .users
+        .iter()
+        .map(|u| {
+            let id = u.id.clone().unwrap_or_else(|| u.access_key.clone());
+            let display_name = u.display_name.clone().unwrap_or_else(|| id.clone());
+            User {
+                access_key: u.access_key.clone(),
+                secret: Secret::new(u.secret_key.clone()),
+                principal: Principal::User { id, display_name },
+            }
+        })
+        .collect();
+    let mut seed = [0u8; 8];
+    getrandom::fill(&mut seed).map_err(|e| format!("random source: {e}"))?;
+    let service = Arc::new(S3Service::new(
+        Arc::new(engine),
+        S3Config { routing: Routing::new(&config.domains), users, instance_seed: u64::from_le_bytes(seed) },
+    ));
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(tls_acceptor(cert, key).map_err(|e| format!("TLS: {e}"))?),
+        None => None,
+    };
+    let listener = Listener::bind(config.listen, tls).await.map_err(|e| format!("{}: {e}", config.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let scheme = if listener.is_tls() { "https" } else { "http" };
+    println!("tessera: serving {scheme}://{addr} (dialects: aws obs cos oss ks3)");
+    let timers = service.spawn_timers();
+    let result = serve(listener, Arc::clone(&service), shutdown_signal()).await;
+    timers.abort();
+    result.map_err(|e| e.to_string())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
 }
