@@ -1,6 +1,7 @@
 //! The engine's integration tests: every case runs over the memory store and the filesystem
 //! store (`both!`).
 
+mod buckets;
 mod multipart;
 mod objects;
 mod restore;
