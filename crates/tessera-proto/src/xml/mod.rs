@@ -211,6 +211,11 @@ fn serialize<T: Serialize>(doc: &T, root: &str, namespace: Option<&str>) -> Resu
     let mut ser = quick_xml::se::Serializer::with_root(&mut body, Some(root))?;
     ser.set_quote_level(quick_xml::se::QuoteLevel::Partial);
     doc.serialize(ser)?;
+    // A raw CR would reach the reader as LF (XML end-of-line normalisation): keys may hold
+    // one, so write it as a reference. Markup never contains CR, only text does.
+    if body.contains('\r') {
+        body = body.replace('\r', "&#13;");
+    }
     let mut out = Vec::with_capacity(body.len() + 100);
     out.extend_from_slice(br#"<?xml version="1.0" encoding="UTF-8"?>"#);
     out.push(b'\n');
