@@ -91,6 +91,7 @@ impl Authorization {
     pub fn region(&self) -> Option<&str> {
         match &self.parsed {
             Parsed::V4(a) => Some(&a.region),
+            Parsed::Oss4(a) => Some(&a.region),
             _ => None,
         }
     }

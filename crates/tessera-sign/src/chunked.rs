@@ -341,7 +341,7 @@ pub struct ChunkedEncoder {
 }
 
 impl ChunkedEncoder {
-    /// An encoder. `signer` from [`crate::sign`] for `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`
+    /// An encoder. `signer` from [`crate::Signed::chunk_signer`] for `STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`
     /// (`signed_trailer` selects the `-TRAILER` form), `None` for the unsigned form; `trailer`
     /// adds a trailer checksum of that algorithm.
     pub fn new(signer: Option<ChunkSigner>, trailer: Option<ChecksumAlgorithm>, signed_trailer: bool) -> Self {

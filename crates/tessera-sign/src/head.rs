@@ -100,7 +100,8 @@ impl<'a> RequestHead<'a> {
 
 /// Where the bucket of a request came from. Routing is `tessera-http`'s business: it decides
 /// the bucket and tells the verifier, which needs it for the canonical resource of the
-/// schemes that sign one (SigV2, OBS, KS3, OSS V1/V4).
+/// schemes that sign one (SigV2, OBS, KS3, OSS V1/V4). SigV4 and COS sign the wire path and
+/// Host as sent, and ignore it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ResourceView<'a> {
     /// The bucket, if the request names one.

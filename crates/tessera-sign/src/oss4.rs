@@ -15,7 +15,7 @@ const MAX_EXPIRES: u64 = 7 * 24 * 3600;
 pub(crate) struct Oss4Auth {
     pub(crate) access_key: String,
     date: String,
-    region: String,
+    pub(crate) region: String,
     product: String,
     additional: Vec<String>,
     signature: [u8; 32],

@@ -182,6 +182,28 @@ proptest! {
         }
     }
 
+    /// Garbage after every scheme's opening words never panics a parser or the verifier.
+    #[test]
+    fn arbitrary_authorization_never_panics(
+        word in prop_oneof![
+            Just("AWS4-HMAC-SHA256 "), Just("OSS4-HMAC-SHA256 "), Just("q-sign-algorithm=sha1&"),
+            Just("AWS "), Just("OBS "), Just("KSS "), Just("OSS "), Just("")
+        ],
+        rest in "[ -~]{0,200}",
+        query in "[ -~]{0,200}",
+    ) {
+        let mut headers = HeaderMap::new();
+        headers.insert("host", HeaderValue::from_static("b.s3.local"));
+        if let (Ok(v), false) = (HeaderValue::from_str(&format!("{word}{rest}")), word.is_empty()) {
+            headers.insert("authorization", v);
+        }
+        let target = format!("/b/k?{}", query.replace(['#', ' '], ""));
+        let head = RequestHead::new("GET", &target, &headers);
+        if let Ok(Some(auth)) = parse(&head) {
+            let _ = verify(&auth, &head, &ResourceView::path_style("b"), &Secret::new("s"), NOW);
+        }
+    }
+
     /// Digests do not depend on how the body is split.
     #[test]
     fn digests_are_split_invariant(data in proptest::collection::vec(any::<u8>(), 0..5000), cut in any::<usize>()) {
