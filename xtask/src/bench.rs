@@ -3,9 +3,9 @@
 //! For now this runs every crate's criterion benchmarks; the end-to-end server benchmark
 //! joins it with the server.
 
-use crate::{cargo, run};
+use crate::{cargo, step};
 
 /// `cargo xtask bench [cargo bench args…]`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    run("cargo bench", cargo().args(["bench", "--workspace"]).args(args))
+    step("cargo bench", cargo().args(["bench", "--workspace"]).args(args))
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::{run, target_dir, workspace_root};
+use crate::{step, target_dir, workspace_root};
 
 /// Flags cargo-fuzz passes for coverage-guided fuzzing, minus the nightly-only sanitizer.
 const RUSTFLAGS: &str = "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
@@ -40,7 +40,7 @@ fn targets() -> Result<Vec<String>, String> {
 }
 
 fn build() -> Result<(), String> {
-    run(
+    step(
         "build fuzz targets",
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(fuzz_dir())
@@ -60,7 +60,7 @@ fn run_target(name: &str, extra: &[String]) -> Result<(), String> {
         cmd.arg(seeds);
     }
     cmd.args(extra);
-    run(&format!("fuzz {name}"), &mut cmd)
+    step(&format!("fuzz {name}"), &mut cmd)
 }
 
 /// Builds every target and runs each for a bounded number of inputs.

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::{cargo, run, target_dir, workspace_root};
+use crate::{cargo, step, target_dir, workspace_root};
 
 fn venv_dir() -> PathBuf {
     target_dir().join("interop-venv")
@@ -28,8 +28,8 @@ fn ensure_venv() -> Result<PathBuf, String> {
         return Ok(venv);
     }
     let py = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    run("create the interop virtual environment", Command::new(py).args(["-m", "venv", "--clear"]).arg(&venv))?;
-    run(
+    step("create the interop virtual environment", Command::new(py).args(["-m", "venv", "--clear"]).arg(&venv))?;
+    step(
         "install the SDKs (tests/interop/requirements.txt)",
         Command::new(python(&venv))
             .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
@@ -42,9 +42,9 @@ fn ensure_venv() -> Result<PathBuf, String> {
 /// `cargo xtask interop [pytest args…]`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let venv = ensure_venv()?;
-    run("build tessera", cargo().args(["build", "--package", "tessera", "--bin", "tessera"]))?;
+    step("build tessera", cargo().args(["build", "--package", "tessera", "--bin", "tessera"]))?;
     let bin = target_dir().join("debug").join("tessera");
-    run(
+    step(
         "interop suite (pytest tests/interop)",
         Command::new(python(&venv))
             .current_dir(workspace_root())

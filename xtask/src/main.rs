@@ -65,16 +65,16 @@ pub(crate) fn cargo() -> Command {
 }
 
 /// Runs `cmd`, failing with `what` if it does not succeed.
-pub(crate) fn run(what: &str, cmd: &mut Command) -> Result<(), String> {
+pub(crate) fn step(what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("==> {what}");
     let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
 }
 
 fn test() -> Result<(), String> {
-    run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
-    run("cargo clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
-    run("cargo test", cargo().args(["test", "--workspace"]))?;
+    step("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    step("cargo clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+    step("cargo test", cargo().args(["test", "--workspace"]))?;
     fuzz::smoke()?;
     // The interop suite joins `test` once `tessera serve` exists (the server issue).
     Ok(())
