@@ -7,8 +7,8 @@ use serde::de::{MapAccess, Visitor};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::XmlDocument;
-use crate::{Dialect, ErrorCode};
+use super::{XmlDocument, XmlError};
+use crate::{Dialect, ErrorCode, InvalidValue};
 
 /// Most extra elements kept when reading an error body.
 const MAX_EXTRAS: usize = 64;
@@ -77,6 +77,22 @@ impl ErrorDocument {
     /// The value of extra element `name`.
     pub fn extra(&self, name: &str) -> Option<&str> {
         self.extras.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl From<InvalidValue> for ErrorDocument {
+    /// The error body answering a value that failed validation: its code and message.
+    fn from(v: InvalidValue) -> Self {
+        let mut doc = ErrorDocument::new(v.code);
+        doc.message = v.message.into_owned();
+        doc
+    }
+}
+
+impl From<XmlError> for ErrorDocument {
+    /// The error body answering a request body that could not be read.
+    fn from(e: XmlError) -> Self {
+        InvalidValue::from(e).into()
     }
 }
 

@@ -673,6 +673,10 @@ fn error_bodies_from_the_vendors() {
     assert_eq!(e.code.as_str(), "InvalidObjectState");
     assert_eq!(e.extra("Key"), Some("k"));
     assert!(from_xml::<ErrorDocument>(b"<Error><Message>m</Message></Error>").is_err());
+    let from_value = ErrorDocument::from(InvalidValue::new(ErrorCode::InvalidTag, "bad tag"));
+    assert_eq!((from_value.code.as_str(), from_value.message.as_str()), ("InvalidTag", "bad tag"));
+    let from_xml_error = ErrorDocument::from(XmlError::Doctype);
+    assert_eq!(from_xml_error.code, ErrorCode::MalformedXML);
     let mut doc = ErrorDocument::new(ErrorCode::NoSuchUpload);
     assert!(doc.push_extra("UploadId", "u"));
     assert!(!doc.push_extra("Code", "x"));
