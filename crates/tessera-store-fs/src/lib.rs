@@ -58,6 +58,9 @@ const STAGED: TableDefinition<(&str, u64), u64> = TableDefinition::new("staged")
 const UPLOADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("uploads");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
+/// Freed extents up to this many are unlinked before the operation returns; more go to the
+/// background.
+const INLINE_UNLINKS: usize = 16;
 const DB_FILE: &str = "meta.redb";
 const NEXT_GENERATION: &str = "next_generation";
 const NEXT_STAGE: &str = "next_stage";
@@ -304,9 +307,23 @@ impl Inner {
                 }
             }
         }
-        for id in now {
-            // A failure leaves an unreferenced file, which the next recovery removes.
-            let _ = fs::remove_file(data_path(&self.root, id));
+        self.unlink(now);
+    }
+
+    /// Removes data files of freed extents. Many files (a large multipart object) are removed
+    /// in the background, so an overwrite or delete answers without waiting for thousands of
+    /// unlinks. A failure or a crash leaves unreferenced files, which recovery removes.
+    fn unlink(&self, ids: Vec<u64>) {
+        let many = ids.len() > INLINE_UNLINKS;
+        let root = self.root.clone();
+        let unlink_all = move || {
+            for id in ids {
+                let _ = fs::remove_file(data_path(&root, id));
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) if many => drop(rt.spawn_blocking(unlink_all)),
+            _ => unlink_all(),
         }
     }
 
@@ -333,9 +350,7 @@ impl Inner {
                 }
             }
         }
-        for id in now {
-            let _ = fs::remove_file(data_path(&self.root, id));
-        }
+        self.unlink(now);
     }
 
     /// Runs `f` on the metadata database. After an I/O failure (a commit on a full disk),

@@ -241,10 +241,8 @@ async fn check(root: &Path, model: &mut BTreeMap<String, KeyState>, r: &Replay, 
             live_extents.extend(rec.layout.iter().map(|e| e.stage.get()));
         }
         let matches_acked = observed_meta == acked.as_ref().map(|(m, _)| m.clone());
-        if matches_acked {
-            if let (Some(rec), Some((_, generation))) = (&observed, &acked) {
-                assert_eq!(rec.generation, *generation, "cycle {cycle}: {k:?} generation");
-            }
+        if let (true, Some(rec), Some((_, generation))) = (matches_acked, &observed, &acked) {
+            assert_eq!(rec.generation, *generation, "cycle {cycle}: {k:?} generation");
         }
         let matches_inflight = match &r.in_flight {
             Some(InFlight::Put { key: fk, meta, .. }) if fk == k => {
@@ -270,11 +268,9 @@ async fn check(root: &Path, model: &mut BTreeMap<String, KeyState>, r: &Replay, 
     let mut expected = r.staged.clone();
     let mut inflight_upload = None;
     match &r.in_flight {
-        Some(InFlight::Put { stages, upload, .. }) => {
-            if inflight_put_landed != Some(true) {
-                expected.extend(stages.iter().copied());
-                inflight_upload = upload.clone();
-            }
+        Some(InFlight::Put { stages, upload, .. }) if inflight_put_landed != Some(true) => {
+            expected.extend(stages.iter().copied());
+            inflight_upload = upload.clone();
         }
         Some(InFlight::Stage { stages }) => expected.extend(stages.iter().copied()),
         _ => {}
