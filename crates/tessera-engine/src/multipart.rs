@@ -254,6 +254,7 @@ impl<S: Store> Engine<S> {
         }))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn upload_part_copy(
         &self,
         cx: &Cx<'_>,

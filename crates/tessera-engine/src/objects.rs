@@ -265,6 +265,7 @@ impl<S: Store> Engine<S> {
     }
 
     /// Commits one staged extent as the object; discards it on failure.
+    #[allow(clippy::too_many_arguments)]
     async fn commit_single(
         &self,
         bucket: &BucketName,

@@ -289,8 +289,10 @@ async fn copies_and_their_directives<S: Store>(h: H<S>) {
     assert_eq!(head.metadata.get("a"), Some(&b"1"[..]));
     assert_eq!(head.tag_count, 1);
 
-    let mut replace = ObjectAttributes::default();
-    replace.metadata = UserMetadata::collect(Dialect::Aws, [("x-amz-meta-b", &b"2"[..])]).unwrap();
+    let replace = ObjectAttributes {
+        metadata: UserMetadata::collect(Dialect::Aws, [("x-amz-meta-b", &b"2"[..])]).unwrap(),
+        ..Default::default()
+    };
     h.op(copy_op("src", "dst", MetadataDirective::Replace, replace.clone())).await.unwrap();
     let (out, _) = h.get_as(head_op("cp", "dst"), &alice()).await.unwrap();
     let Output::Object { head, .. } = out else { panic!() };

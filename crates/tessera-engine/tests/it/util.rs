@@ -285,6 +285,7 @@ impl<S: Store> H<S> {
         self.create_upload_as(b, k, &alice(), Dialect::Aws, ObjectAttributes::default()).await.unwrap()
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn upload_part_as(
         &self,
         b: &str,
