@@ -23,6 +23,7 @@ pub struct PartTicket {
     pub(crate) part_number: PartNumber,
     pub(crate) attempt: u64,
     pub(crate) began: Timestamp,
+    pub(crate) serial: u64,
 }
 
 impl PartTicket {

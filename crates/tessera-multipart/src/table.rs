@@ -169,6 +169,9 @@ pub struct Upload {
     pub(crate) parts: BTreeMap<PartNumber, PartRecord>,
     deadline: Option<Timestamp>,
     pending: Option<Pending>,
+    /// Which incarnation of the id this is: a ticket of an aborted upload must not land in
+    /// a new upload that happens to reuse its id.
+    serial: u64,
 }
 
 impl Upload {
@@ -292,6 +295,7 @@ pub struct UploadTable {
     purges: BTreeSet<(Timestamp, UploadId)>,
     tickets: HashSet<u64>,
     next_attempt: u64,
+    next_serial: u64,
     actions: VecDeque<Action>,
 }
 
@@ -372,6 +376,7 @@ impl UploadTable {
             parts: BTreeMap::new(),
             deadline: None,
             pending: None,
+            serial: 0,
         };
         self.actions.push_back(Action::PersistUpload { upload_id: id.clone(), record: Box::new(upload.record()) });
         self.insert(upload);
@@ -401,7 +406,7 @@ impl UploadTable {
         let attempt = self.next_attempt;
         self.next_attempt += 1;
         self.tickets.insert(attempt);
-        Ok(PartTicket { upload_id: id.clone(), part_number: number, attempt, began: now })
+        Ok(PartTicket { upload_id: id.clone(), part_number: number, attempt, began: now, serial: upload.serial })
     }
 
     /// Records a staged part. The last part to finish under a number wins; the bytes it
@@ -441,7 +446,11 @@ impl UploadTable {
         if !self.tickets.remove(&ticket.attempt) {
             return Err(ApiMisuse::UnknownTicket.into());
         }
-        let upload = self.uploads.get_mut(&ticket.upload_id).ok_or(MultipartError::NoSuchUpload)?;
+        let upload = self
+            .uploads
+            .get_mut(&ticket.upload_id)
+            .filter(|u| u.serial == ticket.serial)
+            .ok_or(MultipartError::NoSuchUpload)?;
         if upload.pending.is_some() {
             return Err(MultipartError::Completing);
         }
@@ -638,6 +647,7 @@ impl UploadTable {
                 parts: record.parts.into_iter().map(|p| (p.number, p)).collect(),
                 deadline: None,
                 pending: None,
+                serial: 0,
             });
         }
         if let Some(top) = max_attempt {
@@ -649,7 +659,9 @@ impl UploadTable {
         Ok(())
     }
 
-    fn insert(&mut self, upload: Upload) {
+    fn insert(&mut self, mut upload: Upload) {
+        upload.serial = self.next_serial;
+        self.next_serial += 1;
         let id = upload.id.clone();
         let entry: IndexEntry = (upload.key.as_str().as_bytes().into(), upload.initiated, id.as_str().into());
         self.index.entry(upload.bucket.clone()).or_default().insert(entry);

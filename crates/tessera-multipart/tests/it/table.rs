@@ -467,3 +467,17 @@ fn lookup_binds_an_upload_to_its_bucket_and_key() {
     assert_eq!(table.lookup(&bucket("bkt"), &key("other"), &id("u")).unwrap_err(), MultipartError::NoSuchUpload);
     assert_eq!(table.lookup(&bucket("bkz"), &key("k"), &id("u")).unwrap_err(), MultipartError::NoSuchUpload);
 }
+
+#[test]
+fn a_ticket_of_an_aborted_upload_never_lands_in_a_new_upload_with_its_id() {
+    let mut table = small_table();
+    table.create(id("u"), new_upload("bkt", "k"), t(0)).unwrap();
+    let stale = table.begin_part(&id("u"), pn(1), None, t(1)).unwrap();
+    table.abort(&id("u")).unwrap();
+    table.create(id("u"), new_upload("bkt", "k"), t(2)).unwrap();
+    drain(&mut table);
+    let err = table.finish_part(stale, receipt("stale", b"old bytes", None), t(3)).unwrap_err();
+    assert_eq!(err, MultipartError::NoSuchUpload);
+    assert_eq!(discards(&drain(&mut table)), ["stale"]);
+    assert_eq!(table.upload(&id("u")).unwrap().part_count(), 0);
+}
