@@ -235,3 +235,34 @@ impl Signer {
         Ok(format!("{}?{query}", head.path()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_holds_the_secret_or_signing_key() {
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let signer = Signer::new(
+            "AKID",
+            Secret::new(secret),
+            SigningScheme::SigV4 { region: "us-east-1".into(), service: "s3".into() },
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(http::header::HOST, HeaderValue::from_static("s3.local"));
+        let signed = signer.sign("GET", "/b/k", &mut headers, &ResourceView::path_style("b"), 1_746_100_800).unwrap();
+        let printed = format!("{signer:?} {signed:?}");
+        assert!(!printed.contains(secret), "{printed}");
+        assert!(printed.contains("Secret(..)"));
+        let key = crate::sigv4::derive_key("AWS4", &Secret::new(secret), "20250501", "us-east-1", "s3", "aws4_request");
+        assert!(!printed.contains(&hex::encode(key)));
+    }
+
+    #[test]
+    fn signing_needs_a_host_where_the_scheme_signs_it() {
+        let signer = Signer::new("AK", Secret::new("s"), SigningScheme::Cos { expire_secs: 60 });
+        let mut headers = HeaderMap::new();
+        let r = signer.sign("GET", "/k", &mut headers, &ResourceView::virtual_host("b"), 0);
+        assert!(matches!(r, Err(SignError::ApiMisuse(_))));
+    }
+}

@@ -157,6 +157,14 @@ proptest! {
                 prop_assert!(check("PUT", &target, &h3, &res, &c.secret, NOW).is_err(), "meta {}", ctx);
             }
             prop_assert!(check("PUT", &target, &headers, &res, &c.secret, NOW + 20_000).is_err(), "late {}", ctx);
+            // SigV4, COS and OSS V4 sign every parameter; the HMAC-SHA1 family only sub-resources.
+            let signs_all = matches!(scheme, SigningScheme::SigV4 { .. } | SigningScheme::Cos { .. } | SigningScheme::OssV4 { .. });
+            if let (true, Some((k, _))) = (signs_all, c.params.first()) {
+                let moved = target.replacen(&format!("{k}="), &format!("{k}=Z"), 1);
+                prop_assert!(check("PUT", &moved, &headers, &res, &c.secret, NOW).is_err(), "param {} {}", k, ctx);
+                let added = format!("{target}&extra=1");
+                prop_assert!(check("PUT", &added, &headers, &res, &c.secret, NOW).is_err(), "added param {}", ctx);
+            }
         }
     }
 
