@@ -69,7 +69,8 @@ fn cos_always_has_its_four_fields() {
     let err = S3Error::code(ErrorCode::NoSuchUpload);
     let r = render_error(&err, Dialect::Cos, &Method::POST, REQUEST_ID, "");
     let text = body_text(&r);
-    for element in ["<Code>NoSuchUpload</Code>", "<Message>", "<Resource", "<RequestId>REQ0123456789ABCDEF</RequestId>"] {
+    for element in ["<Code>NoSuchUpload</Code>", "<Message>", "<Resource", "<RequestId>REQ0123456789ABCDEF</RequestId>"]
+    {
         assert!(text.contains(element), "{element} missing: {text}");
     }
     assert!(text.contains("<TraceId>REQ0123456789ABCDEF</TraceId>"), "{text}");

@@ -205,11 +205,8 @@ fn check_details(what: &str, op: &Operation, pairs: &[(String, String)], request
         Operation::UploadPart { upload_id, part_number, content_length, length_unknown, sse, .. } => {
             assert_eq!(upload_id.as_str(), UPLOAD_ID, "{what}");
             let query = query_of(request);
-            let n: u32 = query
-                .split('&')
-                .find_map(|p| p.strip_prefix("partNumber="))
-                .and_then(|v| v.parse().ok())
-                .expect(what);
+            let n: u32 =
+                query.split('&').find_map(|p| p.strip_prefix("partNumber=")).and_then(|v| v.parse().ok()).expect(what);
             assert_eq!(part_number.get(), n, "{what}");
             assert_eq!(*sse, None, "{what}");
             if framing.aws_chunked {
@@ -234,11 +231,7 @@ fn check_details(what: &str, op: &Operation, pairs: &[(String, String)], request
                 assert_eq!(attributes.storage_class.map(|c| c.as_str()), Some(v), "{what}");
             }
             if header(pairs, "x-amz-checksum-crc32").is_some() {
-                assert_eq!(
-                    attributes.checksum_algorithm,
-                    Some(tessera_proto::ChecksumAlgorithm::Crc32),
-                    "{what}"
-                );
+                assert_eq!(attributes.checksum_algorithm, Some(tessera_proto::ChecksumAlgorithm::Crc32), "{what}");
             }
         }
         Operation::ListParts { upload_id, max_parts, part_number_marker, encoding_url, .. } => {
@@ -259,7 +252,10 @@ fn check_details(what: &str, op: &Operation, pairs: &[(String, String)], request
         }
         Operation::CompleteMultipartUpload { upload_id, conditions, complete_all, forbid_overwrite, .. } => {
             assert_eq!(upload_id.as_str(), UPLOAD_ID, "{what}");
-            assert_eq!(conditions.if_none_match.as_deref(), header(pairs, "if-none-match").map(|_| &[EtagCondition::Any][..]));
+            assert_eq!(
+                conditions.if_none_match.as_deref(),
+                header(pairs, "if-none-match").map(|_| &[EtagCondition::Any][..])
+            );
             assert!(!complete_all && !forbid_overwrite, "{what}");
         }
         Operation::AbortMultipartUpload { upload_id, .. } => assert_eq!(upload_id.as_str(), UPLOAD_ID, "{what}"),
