@@ -1,6 +1,6 @@
 //! The engine: state, start-up, dispatch, the drain of the table's actions, timers.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -38,6 +38,9 @@ pub(crate) struct State {
     pub(crate) completing: HashMap<UploadId, CompleteCtx>,
     /// Assembly outcomes waiting for their Complete request.
     pub(crate) outcomes: HashMap<UploadId, Result<CompletedUpload, S3Error>>,
+    /// Actions a cancelled drain had taken from the table but not finished: done first by
+    /// the next drain.
+    pub(crate) requeued: VecDeque<Action>,
     /// Lifecycle AbortIncompleteMultipartUpload rules with a prefix (bucket-wide rules live in
     /// the table's expiry): bucket → (prefix, after).
     pub(crate) prefix_rules: BTreeMap<BucketName, Vec<(String, Duration)>>,
@@ -100,6 +103,7 @@ impl<S: Store> Engine<S> {
                 upload_buckets,
                 completing: HashMap::new(),
                 outcomes: HashMap::new(),
+                requeued: VecDeque::new(),
                 prefix_rules: BTreeMap::new(),
             }),
             persist: AsyncMutex::new(()),
@@ -282,13 +286,23 @@ impl<S: Store> Engine<S> {
 
     /// Performs every action the table has queued, in order. Returns the first failure of
     /// an action this call performed (the rest still run).
+    ///
+    /// Cancellation-safe: the front-end may drop a request's future at any await (a client
+    /// that went away); an action taken from the table and not finished is put back and
+    /// performed first by the next drain, and re-performing any action is harmless.
     pub(crate) async fn drain(&self) -> Result<(), S3Error> {
         let _serial = self.persist.lock().await;
         let mut first_error = None;
         loop {
-            let action = self.state().table.poll_action();
+            let action = {
+                let mut state = self.state();
+                state.requeued.pop_front().or_else(|| state.table.poll_action())
+            };
             let Some(action) = action else { break };
-            if let Err(e) = self.perform(action).await {
+            let mut in_flight = InFlight { engine: self, action: Some(action.clone()) };
+            let result = self.perform(action).await;
+            in_flight.action = None;
+            if let Err(e) = result {
                 first_error.get_or_insert(e);
             }
         }
@@ -327,10 +341,11 @@ impl<S: Store> Engine<S> {
             }
             Action::Assemble(assembly) => {
                 let id = assembly.upload_id.clone();
-                let ctx = self.state().completing.remove(&id);
+                let ctx = self.state().completing.get(&id).copied();
                 let ctx = ctx.unwrap_or(CompleteCtx { cond: Precondition::Any, forbid_overwrite: false, now: 0 });
                 let outcome = self.assemble(&assembly, ctx).await;
                 let mut state = self.state();
+                state.completing.remove(&id);
                 let failure = outcome.as_ref().err().map(|e| AssembleFailed(e.to_string()));
                 let handled = state.table.handle_assembled(
                     &id,
@@ -378,11 +393,22 @@ impl<S: Store> Engine<S> {
         let write = ObjectWrite { parts: stages, meta: meta.encode(), modified: ctx.now };
         match self.store.assemble(&a.bucket, &a.key, write, ctx.cond, Some(&a.upload_id)).await {
             Ok(_) => Ok(()),
+            // Performed again after a cancelled drain: the first attempt may have committed.
+            Err(StoreError::NoSuchUpload | StoreError::NoSuchStage) if self.assembled_by(a).await => Ok(()),
             Err(StoreError::PreconditionFailed) if ctx.forbid_overwrite => {
                 Err(S3Error::code(ErrorCode::FileAlreadyExists))
             }
             Err(StoreError::PreconditionFailed) => Err(S3Error::code(ErrorCode::PreconditionFailed)),
             Err(e) => Err(error::store(e)),
+        }
+    }
+
+    /// Whether the object at the assembly's key is the one this upload made.
+    async fn assembled_by(&self, a: &tessera_multipart::Assembly) -> bool {
+        match self.store.object(&a.bucket, &a.key).await {
+            Ok(Some(record)) => ObjectMeta::decode(&record.meta)
+                .is_ok_and(|m| m.upload_id.as_deref() == Some(a.upload_id.as_str()) && m.etag == a.etag.as_str()),
+            _ => false,
         }
     }
 
@@ -459,6 +485,20 @@ impl<S: Store> Engine<S> {
     pub(crate) fn new_upload_id(&self) -> Result<UploadId, S3Error> {
         let raw = self.ids.next_upload_id();
         UploadId::new(&raw).map_err(|_| internal("the id source minted an invalid upload id"))
+    }
+}
+
+/// Puts an unfinished action back when a drain is cancelled.
+struct InFlight<'a, S: Store> {
+    engine: &'a Engine<S>,
+    action: Option<Action>,
+}
+
+impl<S: Store> Drop for InFlight<'_, S> {
+    fn drop(&mut self) {
+        if let Some(action) = self.action.take() {
+            self.engine.state().requeued.push_front(action);
+        }
     }
 }
 

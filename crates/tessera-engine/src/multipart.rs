@@ -353,15 +353,29 @@ impl<S: Store> Engine<S> {
         }
         let view = self.upload_access(cx, bucket, key, id, false).await?;
         let cond = self.write_precondition(bucket, key, &complete.conditions, complete.forbid_overwrite).await?;
-        let started = {
-            let mut state = self.state();
-            let ctx = CompleteCtx { cond, forbid_overwrite: complete.forbid_overwrite, now: cx.now.as_millis() };
-            state.completing.insert(id.clone(), ctx);
-            let started = state.table.complete(id, &request, mp_time(cx.now));
-            if !matches!(started, Ok(Completion::Assembling)) {
-                state.completing.remove(id);
+        let ctx = CompleteCtx { cond, forbid_overwrite: complete.forbid_overwrite, now: cx.now.as_millis() };
+        let mut attempt = 0;
+        let started = loop {
+            attempt += 1;
+            let started = {
+                let mut state = self.state();
+                let started = state.table.complete(id, &request, mp_time(cx.now));
+                if matches!(started, Ok(Completion::Assembling)) {
+                    // Under the same lock as the queued Assemble: the drain reads it.
+                    state.completing.insert(id.clone(), ctx);
+                    // An outcome left by a cancelled Complete of this upload is stale.
+                    state.outcomes.remove(id);
+                }
+                started
+            };
+            match started {
+                // Another Complete is assembling (or a cancelled one left its work queued):
+                // finish that work, then ask again — an identical list then answers its success.
+                Err(MultipartError::Completing) if attempt == 1 => {
+                    let _ = self.drain().await;
+                }
+                other => break other,
             }
-            started
         };
         let done = match started.map_err(error::multipart)? {
             Completion::AlreadyCompleted(done) => done,

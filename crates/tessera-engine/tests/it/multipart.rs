@@ -472,3 +472,15 @@ async fn provided_digests_and_short_bodies<S: Store>(h: H<S>) {
     assert!(err.is_ok(), "10000 is the last valid part number");
 }
 both!(provided_digests_and_short_bodies, small_parts());
+
+async fn concurrent_identical_completes_both_succeed<S: Store>(h: H<S>) {
+    h.mkbucket("cic").await;
+    let id = h.create_upload("cic", "k").await;
+    let e1 = h.upload_part("cic", "k", &id, 1, &data(40, 1)).await;
+    let e2 = h.upload_part("cic", "k", &id, 2, &data(40, 2)).await;
+    let parts = [(1, e1), (2, e2)];
+    let (a, b) = tokio::join!(h.complete("cic", "k", &id, &parts), h.complete("cic", "k", &id, &parts));
+    assert_eq!(a.unwrap().etag, b.unwrap().etag);
+    assert_eq!(h.get("cic", "k").await, [data(40, 1), data(40, 2)].concat());
+}
+both!(concurrent_identical_completes_both_succeed, small_parts());

@@ -121,3 +121,72 @@ async fn a_restarted_engine_continues_an_upload() {
     let other = Operation::AbortMultipartUpload { bucket: bucket("rs"), key: key("k"), upload_id: id };
     assert_eq!(run(&engine, other, RequestBody::Empty).await.unwrap_err().code, ErrorCode::NoSuchUpload);
 }
+
+/// The server shares one engine between tasks: the engine and its request futures are `Send`.
+#[test]
+fn engine_and_its_futures_are_send() {
+    fn is_send_sync<T: Send + Sync>(_: &T) {}
+    fn is_send<T: Send>(_: T) {}
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let engine = runtime.block_on(async {
+        let store = Arc::new(tessera_store::MemoryStore::new());
+        Engine::open(store, EngineConfig::default(), Box::new(CounterIds::new("s", 1)), Timestamp::from_millis(T0))
+            .await
+            .unwrap()
+    });
+    is_send_sync(&engine);
+    let request = EngineRequest {
+        op: Operation::ListBuckets,
+        principal: alice(),
+        dialect: Dialect::Aws,
+        now: Timestamp::from_millis(T0),
+        body: RequestBody::Empty,
+    };
+    is_send(engine.execute(request));
+    is_send(engine.handle_timeout(Timestamp::from_millis(T0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_parts_all_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let engine = Arc::new(open(dir.path(), "p").await);
+        let create = Operation::CreateBucket { bucket: bucket("rs"), location: None, acl: Default::default() };
+        run(&engine, create, RequestBody::Empty).await.unwrap();
+        let op = Operation::CreateMultipartUpload {
+            bucket: bucket("rs"),
+            key: key("k"),
+            attributes: Default::default(),
+            forbid_overwrite: false,
+            encoding_url: false,
+        };
+        let out = run(&engine, op, RequestBody::Empty).await.unwrap();
+        let tessera_proto::ops::Document::InitiateMultipartUploadResult(doc) = doc_of(&out) else { panic!() };
+        let id = tessera_proto::UploadId::new(&doc.upload_id).unwrap();
+        let mut tasks = Vec::new();
+        for n in 1..=24u32 {
+            let (engine, id) = (engine.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                let bytes = data(1000 + n as usize, n as u8);
+                run(&engine, part_op(&id, n, bytes.len()), payload(&bytes)).await.unwrap();
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        id
+    };
+    let engine = open(dir.path(), "q").await;
+    let list = Operation::ListParts {
+        bucket: bucket("rs"),
+        key: key("k"),
+        upload_id: id,
+        part_number_marker: None,
+        max_parts: None,
+        encoding_url: false,
+    };
+    let out = run(&engine, list, RequestBody::Empty).await.unwrap();
+    let tessera_proto::ops::Document::ListPartsResult(parts) = doc_of(&out) else { panic!() };
+    assert_eq!(parts.parts.len(), 24, "every acknowledged part was persisted");
+    assert_eq!(engine.store().list_staged(&bucket("rs")).await.unwrap().len(), 24);
+}
