@@ -192,11 +192,13 @@ impl ChunkedDecoder {
                     pos += line_end;
                     let line_len = self.line_len;
                     self.line_len = 0;
-                    let line = self.line.get(..line_len).unwrap_or_default().to_vec();
+                    // A stack copy (no allocation) frees `self` for the handlers.
+                    let buf = self.line;
+                    let line = buf.get(..line_len).unwrap_or_default();
                     if self.state == State::SizeLine {
-                        self.size_line(&line)?;
+                        self.size_line(line)?;
                     } else {
-                        self.trailer_line(&line)?;
+                        self.trailer_line(line)?;
                     }
                 }
             }
