@@ -324,7 +324,12 @@ impl Head<'_> {
 
     /// Everything a writer sets on a new object.
     fn attributes(&self) -> Result<ObjectAttributes, HttpError> {
-        let storage_class = self.vendor("storage-class")?.map(|v| StorageClass::parse(self.dialect, v)).transpose()?;
+        let class = match self.vendor("storage-class")? {
+            // KS3's documents also spell it `x-kss-storageClass`.
+            None if self.dialect == Dialect::Ks3 => self.text("x-kss-storageclass")?,
+            other => other,
+        };
+        let storage_class = class.map(|v| StorageClass::parse(self.dialect, v)).transpose()?;
         let tagging = self.vendor("tagging")?.map(TagSet::parse_header).transpose()?;
         let website_redirect =
             self.vendor("website-redirect-location")?.map(WebsiteRedirectLocation::parse).transpose()?;

@@ -52,10 +52,12 @@ impl Builder {
     }
 
     fn finish(mut self, method: &Method) -> Response<Bytes> {
-        let has_body = !self.body.is_empty();
         if method == Method::HEAD || self.status == StatusCode::NOT_MODIFIED || self.status == StatusCode::NO_CONTENT {
             // A HEAD answer keeps the length the GET would have had; 304 and 204 have none.
-            if !self.headers.contains_key(header::CONTENT_LENGTH) && method == Method::HEAD && has_body {
+            if !self.headers.contains_key(header::CONTENT_LENGTH)
+                && method == Method::HEAD
+                && self.status != StatusCode::NOT_MODIFIED
+            {
                 self.set("content-length", self.body.len().to_string());
             }
             self.body = Bytes::new();

@@ -286,6 +286,12 @@ fn grants_kms_and_the_obs_aws_spellings() {
     let Operation::PutObject { attributes, .. } = op else { panic!("{op:?}") };
     assert_eq!(attributes.sse, Some(SseRequest::Kms { key_id: Some("kid".into()) }));
 
+    // KS3's documents spell the storage class header both ways.
+    let op = parse(Dialect::Ks3, "POST", "/examplebucket/k?uploads", &[("x-kss-storageClass", "STANDARD_IA")])
+        .expect("ks3 storageClass");
+    let Operation::CreateMultipartUpload { attributes, .. } = op else { panic!("{op:?}") };
+    assert_eq!(attributes.storage_class.map(|c| c.as_str()), Some("STANDARD_IA"));
+
     // OBS in its AWS-compatible spelling.
     let op = parse(
         Dialect::Obs,

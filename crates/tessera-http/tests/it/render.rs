@@ -268,6 +268,9 @@ fn small_outputs() {
     assert!(header(&r, "etag").is_some());
     let r = render(&Output::BucketHead { region: "us-east-1".into() }, Dialect::Aws, &Method::HEAD);
     assert_eq!(header(&r, "x-amz-bucket-region"), Some("us-east-1"));
+    assert_eq!(header(&r, "content-length"), Some("0"));
+    let r = render(&Output::BucketHead { region: "cn-north-4".into() }, Dialect::Obs, &Method::HEAD);
+    assert_eq!(header(&r, "x-obs-bucket-location"), Some("cn-north-4"));
     let r = render(&Output::BucketCreated { location: "/examplebucket".into() }, Dialect::Aws, &Method::PUT);
     assert_eq!(header(&r, "location"), Some("/examplebucket"));
     let out = Output::ObjectWritten {
