@@ -167,7 +167,9 @@ impl ChunkedDecoder {
                 State::Data { remaining } => {
                     let n = usize::try_from(remaining).unwrap_or(usize::MAX).min(rest.len());
                     let data = rest.get(..n).unwrap_or_default();
-                    self.chunk_hash.update(data);
+                    if self.signer.is_some() {
+                        self.chunk_hash.update(data);
+                    }
                     if let Some(d) = &mut self.trailer_digest {
                         d.update(data);
                     }
