@@ -31,7 +31,9 @@ pub mod response;
 pub mod route;
 
 pub use query::Query;
-pub use request::{BodyFraming, MAX_HEADER_BYTES, body_framing, is_obs_apiversion, parse_operation, strip_aws_chunked};
+pub use request::{
+    BodyFraming, MAX_HEADER_BYTES, body_framing, is_obs_apiversion, parse_operation, resource_of, strip_aws_chunked,
+};
 pub use response::{add_common_headers, render, render_error};
 pub use route::{Addressing, Route, Routing, dialect_of, route};
 

@@ -140,6 +140,27 @@ pub fn is_obs_apiversion(method: &Method, route: &Route) -> bool {
     method == Method::HEAD && route.key.is_none() && has(&route.query, "apiversion")
 }
 
+/// The resource an error names (`/bucket/key`, `/bucket`, `/`), as the `<Resource>` element
+/// of error bodies shows it (COS's SDK needs one).
+pub fn resource_of(route: &Route) -> String {
+    match (&route.bucket, &route.key) {
+        (Some(b), Some(k)) => format!("/{}/{}", b.as_str(), k.as_str()),
+        (Some(b), None) => format!("/{}", b.as_str()),
+        _ => "/".to_owned(),
+    }
+}
+
+/// A `Content-MD5` must be the base64 of 16 bytes: `400 InvalidDigest` otherwise (whether the
+/// body matches is checked while it streams, by tessera-sign's `BodyCheck`).
+fn check_content_md5(headers: &HeaderMap) -> Result<(), HttpError> {
+    use base64::Engine as _;
+    let Some(value) = headers.get("content-md5") else { return Ok(()) };
+    match base64::engine::general_purpose::STANDARD.decode(value.as_bytes().trim_ascii()) {
+        Ok(digest) if digest.len() == 16 => Ok(()),
+        _ => Err(HttpError::new(ErrorCode::InvalidDigest, ErrorCode::InvalidDigest.default_message())),
+    }
+}
+
 /// Binds a request head to the operation it asks for, in `dialect`.
 ///
 /// Fails with the S3 error the request answers with: `405 MethodNotAllowed` for a method the
@@ -158,6 +179,7 @@ pub fn parse_operation(
             "Your request header section exceeds the maximum allowed size.",
         ));
     }
+    check_content_md5(headers)?;
     let req = Req { method, head: Head { headers, dialect }, query: &route.query };
     match (&route.bucket, &route.key) {
         (None, _) => req.service(),

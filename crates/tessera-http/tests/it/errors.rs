@@ -141,3 +141,17 @@ fn ids_a_header_cannot_carry_are_left_out() {
     assert_eq!(r.status(), 500);
     assert_eq!(header(&r, "x-amz-request-id"), None);
 }
+
+#[test]
+fn the_resource_of_a_route() {
+    use crate::support::parse_with_route;
+    let (r, _) = parse_with_route(Dialect::Cos, "GET", "/examplebucket/a%20b/c", &[]).expect("route");
+    assert_eq!(tessera_http::resource_of(&r), "/examplebucket/a b/c");
+    let (r, _) = parse_with_route(Dialect::Cos, "GET", "/examplebucket?uploads", &[]).expect("route");
+    assert_eq!(tessera_http::resource_of(&r), "/examplebucket");
+    let (r, _) = parse_with_route(Dialect::Aws, "GET", "/", &[]).expect("route");
+    assert_eq!(tessera_http::resource_of(&r), "/");
+    let err = S3Error::from(HttpError::new(ErrorCode::NoSuchKey, "gone")).with_resource(tessera_http::resource_of(&r));
+    let response = render_error(&err, Dialect::Cos, &Method::GET, REQUEST_ID, "");
+    assert!(body_text(&response).contains("<Resource>/</Resource>"));
+}

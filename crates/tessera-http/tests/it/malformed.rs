@@ -216,6 +216,8 @@ fn table() -> Vec<Row> {
             &[("content-length", "10"), ("content-length", "11")],
             E::BadRequest,
         ),
+        row("content-md5 not base64", Ks3, "PUT", PART, &[LEN, ("content-md5", "not base64!")], E::InvalidDigest),
+        row("content-md5 short", Cos, "PUT", "/examplebucket/k", &[LEN, ("content-md5", "AAAA")], E::InvalidDigest),
         // Storage classes, per vendor.
         row(
             "class aws",
