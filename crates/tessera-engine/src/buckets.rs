@@ -50,7 +50,8 @@ impl<S: Store> Engine<S> {
         if owner.id.is_empty() {
             return Err(access_denied());
         }
-        let region = location.filter(|l| !l.is_empty()).unwrap_or_else(|| self.config.region.clone());
+        let location_given = location.filter(|l| !l.is_empty());
+        let region = location_given.clone().unwrap_or_else(|| self.config.region.clone());
         let config = BucketConfig {
             v: FORMAT,
             owner_name: owner.name.clone(),
@@ -63,11 +64,29 @@ impl<S: Store> Engine<S> {
             Ok(()) => ok(Output::BucketCreated { location: format!("/{bucket}") }),
             Err(StoreError::BucketExists) => {
                 let existing = self.store.bucket(&bucket).await.map_err(error::store)?;
-                let code = match existing {
-                    Some(r) if r.owner == owner.id => ErrorCode::BucketAlreadyOwnedByYou,
-                    _ => ErrorCode::BucketAlreadyExists,
-                };
-                Err(S3Error::code(code).with("BucketName", bucket.as_str()))
+                let exists = || S3Error::code(ErrorCode::BucketAlreadyExists).with("BucketName", bucket.as_str());
+                let Some(mut existing) = existing.filter(|r| r.owner == owner.id) else { return Err(exists()) };
+                match cx.dialect {
+                    // OSS: the owner's repeated PutBucket succeeds and updates the ACL; only a
+                    // change of region is refused.
+                    Dialect::Oss => {
+                        if location_given.is_some_and(|l| l != existing.region) {
+                            return Err(exists());
+                        }
+                        if let Some(acl) = StoredAcl::from_request(&acl) {
+                            let mut config = BucketConfig::decode(&existing.config)?;
+                            config.acl = acl;
+                            existing.config = config.encode();
+                            self.store.update_bucket(&bucket, existing).await.map_err(error::store)?;
+                        }
+                        ok(Output::BucketCreated { location: format!("/{bucket}") })
+                    }
+                    // COS answers BucketAlreadyExists even to the owner.
+                    Dialect::Cos => Err(exists()),
+                    Dialect::Aws | Dialect::Obs | Dialect::Ks3 => {
+                        Err(S3Error::code(ErrorCode::BucketAlreadyOwnedByYou).with("BucketName", bucket.as_str()))
+                    }
+                }
             }
             Err(e) => Err(error::store(e)),
         }

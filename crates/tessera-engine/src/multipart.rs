@@ -373,6 +373,7 @@ impl<S: Store> Engine<S> {
                 // finish that work, then ask again — an identical list then answers its success.
                 Err(MultipartError::Completing) if attempt == 1 => {
                     let _ = self.drain().await;
+                    self.state().outcomes.remove(id);
                 }
                 other => break other,
             }
@@ -494,7 +495,7 @@ impl<S: Store> Engine<S> {
             let a = &m.attributes;
             a.storage_class().unwrap_or_else(|| StorageClass::default_for(a.dialect())).as_str().to_owned()
         });
-        let parts = page
+        let parts: Vec<xml::PartEntry> = page
             .parts
             .iter()
             .map(|p| {
@@ -518,7 +519,14 @@ impl<S: Store> Engine<S> {
             owner: Some(owner),
             storage_class,
             part_number_marker: Some(page.part_number_marker),
-            next_part_number_marker: page.next_part_number_marker.map(|n| n.get()),
+            // S3 sends the last listed part (or the marker) even when the page is complete,
+            // and oss2 fails to parse a ListPartsResult without it.
+            next_part_number_marker: Some(
+                page.next_part_number_marker
+                    .map(|n| n.get())
+                    .or_else(|| parts.last().map(|p| p.part_number.get()))
+                    .unwrap_or(page.part_number_marker),
+            ),
             max_parts: Some(page.max_parts),
             is_truncated: page.is_truncated,
             checksum_algorithm: page.checksum.map(|c| c.algorithm.as_str().to_owned()),

@@ -18,6 +18,24 @@ async fn create_and_delete_rules<S: Store>(h: H<S>) {
     assert_eq!(again.code.status(), 409);
     let taken = h.create_bucket_as("one", &bob()).await.unwrap_err();
     assert_eq!(taken.code, ErrorCode::BucketAlreadyExists);
+    // COS answers BucketAlreadyExists to the owner too; OSS lets the owner re-create (and
+    // update the ACL), refusing only a change of region.
+    let cos = Operation::CreateBucket { bucket: bucket("one"), location: None, acl: AclRequest::default() };
+    let err = h.run(cos, &alice(), Dialect::Cos, RequestBody::Empty).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::BucketAlreadyExists);
+    let public =
+        AclRequest { canned: Some(CannedAcl::parse(Dialect::Oss, "public-read").unwrap()), grants: Vec::new() };
+    let oss = Operation::CreateBucket { bucket: bucket("one"), location: None, acl: public };
+    h.run(oss, &alice(), Dialect::Oss, RequestBody::Empty).await.unwrap();
+    let list = list_op_in("one");
+    assert!(h.run(list, &Principal::Anonymous, Dialect::Oss, RequestBody::Empty).await.is_ok());
+    let moved = Operation::CreateBucket {
+        bucket: bucket("one"),
+        location: Some("elsewhere".into()),
+        acl: AclRequest::default(),
+    };
+    let err = h.run(moved, &alice(), Dialect::Oss, RequestBody::Empty).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::BucketAlreadyExists);
     let anon = h.create_bucket_as("anon", &Principal::Anonymous).await.unwrap_err();
     assert_eq!(anon.code, ErrorCode::AccessDenied);
     let head = h.op(Operation::HeadBucket { bucket: bucket("one") }).await.unwrap();

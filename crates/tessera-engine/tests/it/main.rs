@@ -2,6 +2,7 @@
 //! store (`both!`).
 
 mod buckets;
+mod cancel;
 mod multipart;
 mod objects;
 mod restore;

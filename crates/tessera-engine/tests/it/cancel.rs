@@ -1,0 +1,189 @@
+//! A request whose future is dropped mid-way (a client that went away) leaves nothing stuck.
+
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tessera_engine::{CounterIds, Engine, EngineConfig, EngineRequest, RequestBody};
+use tessera_proto::ops::{Conditions, Operation, Output, S3Error};
+use tessera_proto::values::Timestamp;
+use tessera_proto::{BucketName, Dialect, ObjectKey, UploadId};
+use tessera_store::{
+    BucketRecord, ByteStream, MemoryStore, ObjectRecord, ObjectWrite, Precondition, StageId, Staged, Store, StoreError,
+};
+
+use crate::util::*;
+
+/// A memory store whose `assemble` hangs while `hang` is set.
+#[derive(Default)]
+struct Gated {
+    inner: MemoryStore,
+    hang: AtomicBool,
+}
+
+#[async_trait]
+impl Store for Gated {
+    async fn create_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
+        self.inner.create_bucket(name, record).await
+    }
+    async fn bucket(&self, name: &BucketName) -> Result<Option<BucketRecord>, StoreError> {
+        self.inner.bucket(name).await
+    }
+    async fn update_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
+        self.inner.update_bucket(name, record).await
+    }
+    async fn delete_bucket(&self, name: &BucketName) -> Result<(), StoreError> {
+        self.inner.delete_bucket(name).await
+    }
+    async fn list_buckets(&self) -> Result<Vec<(BucketName, BucketRecord)>, StoreError> {
+        self.inner.list_buckets().await
+    }
+    async fn stage(&self, bucket: &BucketName, data: ByteStream) -> Result<Staged, StoreError> {
+        self.inner.stage(bucket, data).await
+    }
+    async fn discard(&self, bucket: &BucketName, stage: StageId) -> Result<(), StoreError> {
+        self.inner.discard(bucket, stage).await
+    }
+    async fn list_staged(&self, bucket: &BucketName) -> Result<Vec<Staged>, StoreError> {
+        self.inner.list_staged(bucket).await
+    }
+    async fn assemble(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        write: ObjectWrite,
+        cond: Precondition,
+        also_delete_upload: Option<&UploadId>,
+    ) -> Result<ObjectRecord, StoreError> {
+        if self.hang.load(Ordering::SeqCst) {
+            std::future::pending::<()>().await;
+        }
+        self.inner.assemble(bucket, key, write, cond, also_delete_upload).await
+    }
+    async fn object(&self, bucket: &BucketName, key: &ObjectKey) -> Result<Option<ObjectRecord>, StoreError> {
+        self.inner.object(bucket, key).await
+    }
+    async fn read(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        record: &ObjectRecord,
+        range: Range<u64>,
+    ) -> Result<ByteStream, StoreError> {
+        self.inner.read(bucket, key, record, range).await
+    }
+    async fn delete_object(
+        &self,
+        bucket: &BucketName,
+        key: &ObjectKey,
+        cond: Precondition,
+    ) -> Result<ObjectRecord, StoreError> {
+        self.inner.delete_object(bucket, key, cond).await
+    }
+    async fn list_objects(
+        &self,
+        bucket: &BucketName,
+        prefix: &str,
+        start_after: Option<&ObjectKey>,
+        limit: usize,
+    ) -> Result<Vec<(ObjectKey, ObjectRecord)>, StoreError> {
+        self.inner.list_objects(bucket, prefix, start_after, limit).await
+    }
+    async fn put_upload(&self, bucket: &BucketName, id: &UploadId, record: Bytes) -> Result<(), StoreError> {
+        self.inner.put_upload(bucket, id, record).await
+    }
+    async fn upload(&self, bucket: &BucketName, id: &UploadId) -> Result<Option<Bytes>, StoreError> {
+        self.inner.upload(bucket, id).await
+    }
+    async fn delete_upload(&self, bucket: &BucketName, id: &UploadId) -> Result<(), StoreError> {
+        self.inner.delete_upload(bucket, id).await
+    }
+    async fn list_uploads(&self, bucket: &BucketName) -> Result<Vec<(UploadId, Bytes)>, StoreError> {
+        self.inner.list_uploads(bucket).await
+    }
+    async fn all_uploads(&self) -> Result<Vec<(BucketName, UploadId, Bytes)>, StoreError> {
+        self.inner.all_uploads().await
+    }
+}
+
+async fn run(e: &Engine<Gated>, op: Operation, body: RequestBody) -> Result<Output, S3Error> {
+    let request =
+        EngineRequest { op, principal: alice(), dialect: Dialect::Aws, now: Timestamp::from_millis(T0), body };
+    e.execute(request).await.map(|r| r.output)
+}
+
+#[tokio::test]
+async fn a_complete_dropped_mid_assembly_can_be_retried() {
+    let store = Arc::new(Gated::default());
+    let config = EngineConfig::default().with_min_part_size(1);
+    let ids = Box::new(CounterIds::new("g", 1));
+    let engine = Engine::open(store.clone(), config, ids, Timestamp::from_millis(T0)).await.unwrap();
+    let create = Operation::CreateBucket { bucket: bucket("gate"), location: None, acl: Default::default() };
+    run(&engine, create, RequestBody::Empty).await.unwrap();
+    let op = Operation::CreateMultipartUpload {
+        bucket: bucket("gate"),
+        key: key("k"),
+        attributes: Default::default(),
+        forbid_overwrite: false,
+        encoding_url: false,
+    };
+    let out = run(&engine, op, RequestBody::Empty).await.unwrap();
+    let tessera_proto::ops::Document::InitiateMultipartUploadResult(doc) = doc_of(&out) else { panic!() };
+    let id = UploadId::new(&doc.upload_id).unwrap();
+    let part = Operation::UploadPart {
+        bucket: bucket("gate"),
+        key: key("k"),
+        upload_id: id.clone(),
+        part_number: pn(1),
+        content_length: 5,
+        length_unknown: false,
+        sse: None,
+    };
+    let Output::PartWritten { etag, .. } = run(&engine, part, payload(b"hello")).await.unwrap() else { panic!() };
+    let complete = Operation::CompleteMultipartUpload {
+        bucket: bucket("gate"),
+        key: key("k"),
+        upload_id: id.clone(),
+        conditions: Conditions::default(),
+        forbid_overwrite: false,
+        encoding_url: false,
+        complete_all: false,
+    };
+    let body = complete_body(&[(1, etag)]);
+
+    store.hang.store(true, Ordering::SeqCst);
+    let first = tokio::time::timeout(
+        Duration::from_millis(200),
+        run(&engine, complete.clone(), RequestBody::Xml(body.clone())),
+    )
+    .await;
+    assert!(first.is_err(), "the assembly hangs, and the request is dropped");
+    store.hang.store(false, Ordering::SeqCst);
+
+    // The retry finishes the interrupted assembly and answers its success.
+    let out = run(&engine, complete, RequestBody::Xml(body)).await.unwrap();
+    let tessera_proto::ops::Document::CompleteMultipartUploadResult(done) = doc_of(&out) else { panic!() };
+    assert!(done.etag.as_str().ends_with("-1"));
+    let get = Operation::GetObject {
+        bucket: bucket("gate"),
+        key: key("k"),
+        range: None,
+        part_number: None,
+        conditions: Conditions::default(),
+        overrides: Default::default(),
+        sse_customer: None,
+    };
+    let request = EngineRequest {
+        op: get,
+        principal: alice(),
+        dialect: Dialect::Aws,
+        now: Timestamp::from_millis(T0),
+        body: RequestBody::Empty,
+    };
+    let r = engine.execute(request).await.unwrap();
+    assert_eq!(collect(r.body.unwrap()).await, b"hello");
+    assert!(store.list_uploads(&bucket("gate")).await.unwrap().is_empty());
+}
