@@ -424,6 +424,17 @@ impl Inner {
     }
 }
 
+/// Removes a file when dropped, unless disarmed.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 fn write_batch(mut file: File, batch: Vec<Bytes>) -> Result<File, StoreError> {
     for chunk in &batch {
         file.write_all(chunk)?;
@@ -557,6 +568,8 @@ impl Store for FsStore {
             let tmp = tmp.clone();
             blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(tmp)?)).await?
         };
+        // If this future is dropped (the client went away), the temp file goes with it.
+        let mut cancel_guard = RemoveOnDrop(Some(tmp));
 
         // Pull the input while the previous batch is being written: at most two batches are
         // in memory, whatever the part's size.
@@ -619,6 +632,9 @@ impl Store for FsStore {
         };
         let b = bucket.as_str().to_owned();
         let inner2 = Arc::clone(&inner);
+        // From here the blocking task owns the cleanup: it runs to the end even if this future
+        // is dropped.
+        cancel_guard.0 = None;
         blocking(move || match finished {
             Ok(f) => {
                 let r = inner2.finish_stage(&b, id, len, f);

@@ -60,6 +60,7 @@ macro_rules! conformance_tests {
             failed_assemble_changes_nothing,
             staged_parts,
             input_error_keeps_nothing,
+            dropped_stage_keeps_nothing,
             listing_order_and_paging,
             keys_are_not_paths,
             uploads,
@@ -508,6 +509,35 @@ pub async fn input_error_keeps_nothing<S: Store>(t: &Backend<S>) {
     let items = vec![Err(StoreError::input(ErrorCode::IncompleteBody, "short"))];
     let r = s.stage(&b, Box::pin(futures_util::stream::iter(items))).await;
     assert_eq!(code(r), ErrorCode::IncompleteBody);
+    assert!(s.list_staged(&b).await.unwrap().is_empty());
+    s.delete_bucket(&b).await.unwrap();
+}
+
+/// A stage dropped before its input ends (the client went away) keeps nothing.
+pub async fn dropped_stage_keeps_nothing<S: Store>(t: &Backend<S>) {
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Poll};
+
+    let s = &t.store;
+    let b = fresh(s, "dropped").await;
+    let reached = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&reached);
+    let body = futures_util::stream::iter((0..3).map(|i| Ok(Bytes::from(pattern(i, 1 << 20))))).chain(
+        futures_util::stream::poll_fn(move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Poll::Pending
+        }),
+    );
+    let mut stage = s.stage(&b, Box::pin(body));
+    // Poll by hand until the store has taken all the data and waits for more.
+    let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+    while !reached.load(Ordering::SeqCst) {
+        if let Poll::Ready(r) = stage.as_mut().poll(&mut cx) {
+            panic!("a body that never ends cannot finish staging: {r:?}");
+        }
+        std::thread::yield_now();
+    }
+    drop(stage);
     assert!(s.list_staged(&b).await.unwrap().is_empty());
     s.delete_bucket(&b).await.unwrap();
 }

@@ -288,3 +288,32 @@ async fn full_disk_checks(dir: &Path) {
     assert_eq!(s.object(&b, &key("after")).await.unwrap(), Some(small));
     assert_eq!(read_all(&s, &b, &key("kept")).await, pattern(1, 3 << 20));
 }
+
+#[tokio::test]
+async fn a_stage_dropped_mid_stream_leaves_no_file() {
+    let dir = temp_dir();
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let b = bucket("cancel");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    // A body that sends 3 MiB, says so, and then never ends (a client that went quiet).
+    let (told, reached) = tokio::sync::oneshot::channel::<()>();
+    let mut told = Some(told);
+    let body = futures_util::stream::iter((0..3).map(|i| Ok(Bytes::from(pattern(i, 1 << 20))))).chain(
+        futures_util::stream::poll_fn(move |_| {
+            if let Some(t) = told.take() {
+                let _ = t.send(());
+            }
+            std::task::Poll::Pending
+        }),
+    );
+    let mut stage = s.stage(&b, Box::pin(body));
+    tokio::select! {
+        r = &mut stage => panic!("a body that never ends cannot finish staging: {r:?}"),
+        _ = reached => {}
+    }
+    assert_eq!(files_under(&dir.path().join("tmp")).len(), 1, "the part is being written");
+    drop(stage);
+    assert!(files_under(&dir.path().join("tmp")).is_empty(), "dropping the stage removes its temp file");
+    assert!(s.list_staged(&b).await.unwrap().is_empty());
+    assert!(data_files(dir.path()).is_empty());
+}
