@@ -416,7 +416,8 @@ impl<S: Store> Engine<S> {
 
     /// When [`handle_timeout`](Self::handle_timeout) next has work: an upload's expiry (the
     /// default expiry or a bucket's AbortIncompleteMultipartUpload rule), or the end of a
-    /// completed upload's grace.
+    /// completed upload's grace. Requests change the answer (a new upload, a new lifecycle
+    /// rule): ask again after each request, or on a periodic tick.
     pub fn poll_timeout(&self) -> Option<Timestamp> {
         let state = self.state();
         let mut next = state.table.poll_timeout().map(|t| Timestamp::from_millis(t.as_millis()));

@@ -484,3 +484,68 @@ async fn concurrent_identical_completes_both_succeed<S: Store>(h: H<S>) {
     assert_eq!(h.get("cic", "k").await, [data(40, 1), data(40, 2)].concat());
 }
 both!(concurrent_identical_completes_both_succeed, small_parts());
+
+async fn crc64nvme_is_full_object_and_crc32_composite<S: Store>(h: H<S>) {
+    use tessera_proto::{ChecksumAlgorithm, ChecksumType};
+    h.mkbucket("ck").await;
+    let parts = [data(64, 1), data(64, 2), data(10, 3)];
+    let whole = parts.concat();
+    for (algorithm, kind) in
+        [(ChecksumAlgorithm::Crc64Nvme, None), (ChecksumAlgorithm::Crc32, Some(ChecksumType::Composite))]
+    {
+        let attributes =
+            ObjectAttributes { checksum_algorithm: Some(algorithm), checksum_type: kind, ..Default::default() };
+        let k = algorithm.as_str();
+        let id = h.create_upload_as("ck", k, &alice(), Dialect::Aws, attributes).await.unwrap();
+        let mut listed = Vec::new();
+        for (i, p) in parts.iter().enumerate() {
+            listed.push((i as u32 + 1, h.upload_part("ck", k, &id, i as u32 + 1, p).await));
+        }
+        let out = h.op(h.list_parts_op("ck", k, &id, None, None)).await.unwrap();
+        let Document::ListPartsResult(list) = doc_of(&out.output) else { panic!() };
+        assert_eq!(list.checksum_algorithm.as_deref(), Some(k));
+        let done = h.complete("ck", k, &id, &listed).await.unwrap();
+        match algorithm {
+            ChecksumAlgorithm::Crc64Nvme => {
+                let full = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc64Nvme, &whole);
+                let b64 = tessera_proto::Checksum::new(algorithm, &full.to_be_bytes()).unwrap().to_base64();
+                assert_eq!(done.checksum_crc64nvme, Some(b64), "CRC64NVME is the full object's");
+                assert_eq!(done.checksum_type.as_deref(), Some("FULL_OBJECT"));
+            }
+            _ => {
+                let value = done.checksum_crc32.expect("a CRC32");
+                assert!(value.ends_with("-3"), "{value}");
+                assert_eq!(done.checksum_type.as_deref(), Some("COMPOSITE"));
+            }
+        }
+        let (out, _) = h.get_as(head_op("ck", k), &alice()).await.unwrap();
+        let Output::Object { head, .. } = out else { panic!() };
+        assert_eq!(head.checksum.map(|(c, _)| c.algorithm()), Some(algorithm));
+    }
+    // CRC64NVME cannot be composite.
+    let attributes = ObjectAttributes {
+        checksum_algorithm: Some(ChecksumAlgorithm::Crc64Nvme),
+        checksum_type: Some(ChecksumType::Composite),
+        ..Default::default()
+    };
+    let err = h.create_upload_as("ck", "bad", &alice(), Dialect::Aws, attributes).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidRequest);
+}
+both!(crc64nvme_is_full_object_and_crc32_composite, small_parts());
+
+async fn oss_complete_all_uses_every_part<S: Store>(h: H<S>) {
+    h.mkbucket("all").await;
+    let id = h.create_upload_as("all", "k", &alice(), Dialect::Oss, ObjectAttributes::default()).await.unwrap();
+    for n in [1u32, 2, 4] {
+        h.upload_part_as("all", "k", &id, n, &data(20, n as u8), &alice(), Dialect::Oss).await.unwrap();
+    }
+    let mut op = h.complete_op("all", "k", &id);
+    if let Operation::CompleteMultipartUpload { complete_all, .. } = &mut op {
+        *complete_all = true;
+    }
+    let out = h.run(op, &alice(), Dialect::Oss, RequestBody::Empty).await.unwrap();
+    let Document::CompleteMultipartUploadResult(done) = doc_of(&out.output) else { panic!() };
+    assert!(done.etag.as_str().ends_with("-3"));
+    assert_eq!(h.get("all", "k").await, [data(20, 1), data(20, 2), data(20, 4)].concat());
+}
+both!(oss_complete_all_uses_every_part, small_parts());
