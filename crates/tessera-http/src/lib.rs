@@ -9,7 +9,7 @@
 //!
 //! A server drives it in this order:
 //!
-//! 1. [`route`] finds the bucket, key and query; [`is_obs_apiversion`] says whether the request
+//! 1. [`route()`] finds the bucket, key and query; [`is_obs_apiversion`] says whether the request
 //!    is OBS's unsigned preflight, answered at once with [`Output::ObsApiVersion`](tessera_proto::ops::Output);
 //! 2. after the signature is checked, [`dialect_of`] gives the dialect and [`parse_operation`]
 //!    the [`Operation`](tessera_proto::ops::Operation); [`body_framing`] says how long the body

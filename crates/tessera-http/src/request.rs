@@ -535,6 +535,12 @@ impl Req<'_> {
             Method::DELETE if has(q, "tagging") => return Err(not_implemented("tagging")),
             Method::DELETE => Operation::DeleteBucket { bucket },
             Method::POST if has(q, "delete") => Operation::DeleteObjects { bucket },
+            Method::POST => {
+                return Err(HttpError::new(
+                    ErrorCode::NotImplemented,
+                    "POST uploads (browser forms) are not implemented by this server.",
+                ));
+            }
             _ => return Err(self.not_allowed()),
         };
         Ok(op)
@@ -921,6 +927,43 @@ mod tests {
         for bad in ["", "/", "/bucket", "/bucket/", "/Bad_Bucket/k", "/bucket/%zz", "bucket"] {
             assert_eq!(parse_copy_source(bad, Dialect::Aws).unwrap_err().code, ErrorCode::InvalidArgument, "{bad}");
         }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        for (n, v) in pairs {
+            m.append(http::HeaderName::from_bytes(n.as_bytes()).unwrap(), http::HeaderValue::from_str(v).unwrap());
+        }
+        m
+    }
+
+    #[test]
+    fn framing() {
+        let f = body_framing(&map(&[("content-length", "10")])).unwrap();
+        assert_eq!(
+            (f.wire_length, f.decoded_length, f.aws_chunked, f.transfer_chunked),
+            (Some(10), Some(10), false, false)
+        );
+        let f = body_framing(&map(&[("content-length", "10"), ("transfer-encoding", "gzip, chunked")])).unwrap();
+        assert_eq!((f.wire_length, f.decoded_length, f.transfer_chunked), (None, None, true));
+        let f = body_framing(&map(&[
+            ("transfer-encoding", "chunked"),
+            ("content-encoding", "aws-chunked"),
+            ("x-amz-decoded-content-length", "192"),
+        ]))
+        .unwrap();
+        assert_eq!((f.wire_length, f.decoded_length, f.aws_chunked), (None, Some(192), true));
+        let f = body_framing(&map(&[
+            ("content-length", "9863"),
+            ("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"),
+            ("x-amz-decoded-content-length", "9600"),
+        ]))
+        .unwrap();
+        assert_eq!((f.wire_length, f.decoded_length, f.aws_chunked), (Some(9863), Some(9600), true));
+        assert_eq!(body_framing(&HeaderMap::new()).unwrap(), BodyFraming::default());
+        let err = body_framing(&map(&[("content-encoding", "aws-chunked")])).unwrap_err();
+        assert_eq!(err.code, ErrorCode::MissingContentLength);
+        assert_eq!(body_framing(&map(&[("content-length", "-1")])).unwrap_err().code, ErrorCode::BadRequest);
     }
 
     #[test]
