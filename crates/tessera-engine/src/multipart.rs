@@ -587,8 +587,12 @@ impl<S: Store> Engine<S> {
                 bucket: bucket.as_str().to_owned(),
                 key_marker: key_marker.unwrap_or_default(),
                 upload_id_marker: upload_id_marker.unwrap_or_default(),
-                next_key_marker: page.next_key_marker.clone(),
-                next_upload_id_marker: page.next_upload_id_marker.as_ref().map(|i| i.as_str().to_owned()),
+                // S3 always sends both next markers (empty when the listing is complete), and
+                // oss2 fails to parse a result without them.
+                next_key_marker: Some(page.next_key_marker.clone().unwrap_or_default()),
+                next_upload_id_marker: Some(
+                    page.next_upload_id_marker.as_ref().map(|i| i.as_str().to_owned()).unwrap_or_default(),
+                ),
                 delimiter: listing.delimiter.clone(),
                 prefix: listing.prefix.clone(),
                 max_uploads: Some(page.max_uploads),

@@ -3,6 +3,7 @@
 
 mod buckets;
 mod cancel;
+mod malformed;
 mod multipart;
 mod objects;
 mod restore;
