@@ -169,8 +169,12 @@ impl<'de> Deserialize<'de> for ErrorDocument {
                         "HostId" => doc.host_id = Some(value),
                         "EC" => doc.ec = Some(value),
                         "TraceId" => doc.trace_id = Some(value),
-                        _ if name.starts_with('@') => {}
-                        _ if doc.extras.len() < MAX_EXTRAS => doc.extras.push((name, value)),
+                        // Attributes (`@…`) and text between the elements (`$text`).
+                        _ if name.starts_with(['@', '$']) => {}
+                        // Kept only when it could be written back (`push_extra`'s rules).
+                        _ if doc.extras.len() < MAX_EXTRAS => {
+                            doc.push_extra(&name, value);
+                        }
                         _ => {}
                     }
                 }

@@ -211,10 +211,10 @@ fn serialize<T: Serialize>(doc: &T, root: &str, namespace: Option<&str>) -> Resu
     let mut ser = quick_xml::se::Serializer::with_root(&mut body, Some(root))?;
     ser.set_quote_level(quick_xml::se::QuoteLevel::Partial);
     doc.serialize(ser)?;
-    // A raw CR would reach the reader as LF (XML end-of-line normalisation): keys may hold
-    // one, so write it as a reference. Markup never contains CR, only text does.
-    if body.contains('\r') {
-        body = body.replace('\r', "&#13;");
+    // Readers normalise a raw CR (and quick-xml also NEL and LS) to LF: keys may hold them,
+    // so write them as references. Markup never contains these characters, only text does.
+    if body.contains(LINE_ENDS) {
+        body = body.replace('\r', "&#13;").replace('\u{85}', "&#133;").replace('\u{2028}', "&#8232;");
     }
     let mut out = Vec::with_capacity(body.len() + 100);
     out.extend_from_slice(br#"<?xml version="1.0" encoding="UTF-8"?>"#);
@@ -232,6 +232,19 @@ fn serialize<T: Serialize>(doc: &T, root: &str, namespace: Option<&str>) -> Resu
         _ => out.extend_from_slice(body.as_bytes()),
     }
     Ok(out)
+}
+
+/// Characters an XML reader may turn into LF.
+const LINE_ENDS: [char; 3] = ['\r', '\u{85}', '\u{2028}'];
+
+/// Appends escaped character data, keeping NEL and LS: XML 1.0 keeps them, but quick-xml's
+/// deserializer normalises them as XML 1.1 does, so they travel as references.
+fn push_text(out: &mut String, escaped: &str) {
+    if escaped.contains(['\u{85}', '\u{2028}']) {
+        out.push_str(&escaped.replace('\u{85}', "&#133;").replace('\u{2028}', "&#8232;"));
+    } else {
+        out.push_str(escaped);
+    }
 }
 
 /// Reads a `T` from `body` under the default [`XmlLimits`].
@@ -286,6 +299,7 @@ fn sanitize(body: &[u8], limits: XmlLimits) -> Result<(String, String), XmlError
                     return Err(XmlError::TooDeep { limit: limits.max_depth });
                 }
                 let name = std::str::from_utf8(e.local_name().into_inner()).map_err(|_| XmlError::NotUtf8)?;
+                check_name(name)?;
                 if root.is_none() {
                     root = Some(name.to_owned());
                 }
@@ -298,6 +312,7 @@ fn sanitize(body: &[u8], limits: XmlLimits) -> Result<(String, String), XmlError
                         continue;
                     }
                     let local = std::str::from_utf8(key.local_name().into_inner()).map_err(|_| XmlError::NotUtf8)?;
+                    check_name(local)?;
                     let value = attr.unescape_value().map_err(|e| match e {
                         quick_xml::Error::Escape(quick_xml::escape::EscapeError::UnrecognizedEntity(_, name)) => {
                             XmlError::UnknownEntity(name)
@@ -331,17 +346,16 @@ fn sanitize(body: &[u8], limits: XmlLimits) -> Result<(String, String), XmlError
                         return Err(XmlError::Syntax("text outside the root element".into()));
                     }
                 } else {
-                    out.push_str(raw);
+                    push_text(&mut out, raw);
                 }
             }
             Event::CData(ref t) => {
                 if depth == 0 {
                     return Err(XmlError::Syntax("CDATA outside the root element".into()));
                 }
+                // Written back as escaped text, so that NEL and LS can travel as references.
                 let raw = std::str::from_utf8(t).map_err(|_| XmlError::NotUtf8)?;
-                out.push_str("<![CDATA[");
-                out.push_str(raw);
-                out.push_str("]]>");
+                push_text(&mut out, &escape(raw));
             }
             Event::GeneralRef(ref r) => {
                 let name = std::str::from_utf8(r).map_err(|_| XmlError::NotUtf8)?;
@@ -370,6 +384,19 @@ fn sanitize(body: &[u8], limits: XmlLimits) -> Result<(String, String), XmlError
     }
     let root = root.ok_or_else(|| XmlError::Syntax("no root element".into()))?;
     Ok((root, out))
+}
+
+/// Fails unless `name` is an XML name (without a prefix): quick-xml's reader is lenient
+/// about the characters in a tag, its writer is not.
+fn check_name(name: &str) -> Result<(), XmlError> {
+    let mut chars = name.chars();
+    let start_ok = chars.next().is_some_and(|c| c == '_' || c.is_alphabetic());
+    let rest_ok = chars.all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | '\u{b7}'));
+    if start_ok && rest_ok {
+        Ok(())
+    } else {
+        Err(XmlError::Syntax(format!("invalid element or attribute name {name:?}")))
+    }
 }
 
 /// Encodes `field` in place with [`crate::encoding::url_encode`].
