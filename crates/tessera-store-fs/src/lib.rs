@@ -73,11 +73,13 @@ pub struct FsOptions {
     pub read_chunk: usize,
     /// Bytes gathered from the input before each write while staging.
     pub write_batch: usize,
+    /// Bytes of metadata pages redb may cache (its own default is 1 GiB).
+    pub metadata_cache: usize,
 }
 
 impl Default for FsOptions {
     fn default() -> Self {
-        FsOptions { read_chunk: 1 << 20, write_batch: 4 << 20 }
+        FsOptions { read_chunk: 1 << 20, write_batch: 4 << 20, metadata_cache: 128 << 20 }
     }
 }
 
@@ -133,6 +135,10 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Io(io::Error::other(e)))?
 }
 
+fn open_db(root: &Path, cache: usize) -> Result<Database, StoreError> {
+    redb::Builder::new().set_cache_size(cache).create(root.join(DB_FILE)).map_err(db_err)
+}
+
 fn require_bucket(db: &Database, name: &str) -> Result<redb::ReadTransaction, StoreError> {
     let txn = db.begin_read().map_err(db_err)?;
     let exists = txn.open_table(BUCKETS).map_err(db_err)?.get(name).map_err(db_err)?.is_some();
@@ -183,7 +189,7 @@ impl FsStore {
             sync_dir(&root.join("data"))?;
             sync_dir(&root)?;
         }
-        let db = Database::create(root.join(DB_FILE)).map_err(db_err)?;
+        let db = open_db(&root, options.metadata_cache)?;
         let txn = db.begin_write().map_err(db_err)?;
         {
             txn.open_table(BUCKETS).map_err(db_err)?;
@@ -382,7 +388,7 @@ impl Inner {
         if !healthy {
             // Close first: redb locks its file, and a second handle would be refused.
             *guard = None;
-            *guard = Database::create(self.root.join(DB_FILE)).ok();
+            *guard = open_db(&self.root, self.options.metadata_cache).ok();
         }
     }
 

@@ -175,7 +175,7 @@ async fn a_second_open_is_refused_while_the_first_lives() {
 #[tokio::test]
 async fn small_input_chunks_are_coalesced_and_large_ones_kept() {
     let dir = temp_dir();
-    let s = FsStore::open_with(dir.path(), FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20 }).await.unwrap();
+    let s = FsStore::open_with(dir.path(), FsOptions { write_batch: 1 << 20, ..FsOptions::default() }).await.unwrap();
     let b = bucket("chunks");
     s.create_bucket(&b, record("o")).await.unwrap();
     let data = pattern(6, 5_000_000);
