@@ -302,7 +302,7 @@ pub fn render_error(
     }
     request_ids(&mut b.headers, dialect, request_id, host_id);
     let mut response = b.finish(method);
-    if method == Method::HEAD {
+    if method == Method::HEAD && status != StatusCode::NOT_MODIFIED {
         // The length of a body that was never sent would only mislead.
         response.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
     }

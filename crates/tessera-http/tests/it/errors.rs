@@ -37,6 +37,9 @@ fn every_code_in_every_dialect() {
             assert_eq!(header(&r, spec.request_id_header), Some(REQUEST_ID), "{what}");
             if *code == ErrorCode::NotModified {
                 assert!(r.body().is_empty(), "{what}: 304 has no body");
+                assert_eq!(header(&r, "content-length"), None, "{what}");
+                let head = render_error(&error(code.clone()), dialect, &Method::HEAD, REQUEST_ID, HOST_ID);
+                assert_eq!((head.status().as_u16(), header(&head, "content-length")), (304, None), "{what}");
                 continue;
             }
             assert_eq!(header(&r, "content-type"), Some("application/xml"), "{what}");
