@@ -347,7 +347,6 @@ impl<S: Store> Engine<S> {
         if read.range.is_some() && read.part_number.is_some() {
             return Err(invalid_request("Cannot specify both Range header and partNumber query parameter."));
         }
-        let _ = &read.sse_customer;
         // A reader racing a writer may find its record replaced between lookup and read:
         // look up again (a few times) rather than fail.
         let mut attempts = 0;
@@ -358,6 +357,11 @@ impl<S: Store> Engine<S> {
             };
             if !cx.may_read_object(&brecord, &config, &meta) {
                 return Err(access_denied());
+            }
+            // No SSE-C object exists yet (SSE-C writes are refused), so a customer key on a
+            // read never applies, as S3 answers for unencrypted objects.
+            if read.sse_customer.is_some() {
+                return Err(invalid_request("The encryption parameters are not applicable to this object."));
             }
             let etag = meta.etag();
             let last_modified = Timestamp::from_millis(record.modified);

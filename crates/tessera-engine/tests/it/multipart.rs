@@ -549,3 +549,31 @@ async fn oss_complete_all_uses_every_part<S: Store>(h: H<S>) {
     assert_eq!(h.get("all", "k").await, [data(20, 1), data(20, 2), data(20, 4)].concat());
 }
 both!(oss_complete_all_uses_every_part, small_parts());
+
+async fn initiate_attributes_reach_the_object<S: Store>(h: H<S>) {
+    use tessera_proto::values::{StorageClass, TagSet, UserMetadata, WebsiteRedirectLocation};
+    h.mkbucket("ia").await;
+    let mut attributes = ObjectAttributes::default();
+    attributes.content.content_type = Some("video/mp4".into());
+    attributes.content.content_disposition = Some("attachment".into());
+    attributes.metadata = UserMetadata::collect(Dialect::Obs, [("x-obs-meta-who", "ü".as_bytes())]).unwrap();
+    attributes.storage_class = Some(StorageClass::parse(Dialect::Obs, "WARM").unwrap());
+    attributes.tagging = Some(TagSet::parse_header("a=b").unwrap());
+    attributes.website_redirect = Some(WebsiteRedirectLocation::parse("/index.html").unwrap());
+    let id = h.create_upload_as("ia", "k", &alice(), Dialect::Obs, attributes).await.unwrap();
+    let e1 = h.upload_part_as("ia", "k", &id, 1, b"video bytes", &alice(), Dialect::Obs).await.unwrap().0;
+    let out = h.op(h.list_parts_op("ia", "k", &id, None, None)).await.unwrap();
+    let Document::ListPartsResult(list) = doc_of(&out.output) else { panic!() };
+    assert_eq!(list.storage_class.as_deref(), Some("WARM"));
+    assert_eq!(list.initiator.as_ref().and_then(|o| o.id.as_deref()), Some("alice-id"));
+    h.complete_with(h.complete_op("ia", "k", &id), &[(1, e1)], &alice(), Dialect::Obs).await.unwrap();
+    let (out, _) = h.get_as(head_op("ia", "k"), &alice()).await.unwrap();
+    let Output::Object { head, .. } = out else { panic!() };
+    assert_eq!(head.content.content_type.as_deref(), Some("video/mp4"));
+    assert_eq!(head.content.content_disposition.as_deref(), Some("attachment"));
+    assert_eq!(head.metadata.get("who"), Some("ü".as_bytes()));
+    assert_eq!(head.storage_class.map(|s| s.as_str()), Some("WARM"));
+    assert_eq!(head.tag_count, 1);
+    assert_eq!(head.website_redirect.as_deref(), Some("/index.html"));
+}
+both!(initiate_attributes_reach_the_object, small_parts());

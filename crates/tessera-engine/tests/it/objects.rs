@@ -59,6 +59,12 @@ async fn put_get_head_keep_every_attribute<S: Store>(h: H<S>) {
     let (out, bytes) = h.get_as(head_op("attrs", "dir/obj"), &alice()).await.unwrap();
     assert!(bytes.is_empty());
     assert!(matches!(out, Output::Object { .. }));
+    // A customer key on an object that has none.
+    let mut op = h.get_op("attrs", "dir/obj");
+    if let Operation::GetObject { sse_customer, .. } = &mut op {
+        *sse_customer = Some(SseRequest::Customer(tessera_proto::values::CustomerKey::from_key([1; 32])));
+    }
+    assert_eq!(h.get_as(op, &alice()).await.unwrap_err().code, ErrorCode::InvalidRequest);
     // Missing key, missing bucket.
     assert_eq!(h.get_as(h.get_op("attrs", "nope"), &alice()).await.unwrap_err().code, ErrorCode::NoSuchKey);
     assert_eq!(h.get_as(h.get_op("nobucket", "k"), &alice()).await.unwrap_err().code, ErrorCode::NoSuchBucket);
