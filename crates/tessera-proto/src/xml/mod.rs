@@ -234,6 +234,9 @@ fn serialize<T: Serialize>(doc: &T, root: &str, namespace: Option<&str>) -> Resu
     Ok(out)
 }
 
+/// Most attributes on one element (S3 documents use at most two).
+const MAX_ATTRIBUTES: usize = 16;
+
 /// Characters an XML reader may turn into LF.
 const LINE_ENDS: [char; 3] = ['\r', '\u{85}', '\u{2028}'];
 
@@ -305,7 +308,12 @@ fn sanitize(body: &[u8], limits: XmlLimits) -> Result<(String, String), XmlError
                 }
                 out.push('<');
                 out.push_str(name);
-                for attr in e.attributes() {
+                // quick-xml checks attribute names for duplicates pairwise: cap the count so
+                // that check stays cheap.
+                for (i, attr) in e.attributes().enumerate() {
+                    if i == MAX_ATTRIBUTES {
+                        return Err(XmlError::Syntax(format!("more than {MAX_ATTRIBUTES} attributes on <{name}>")));
+                    }
                     let attr = attr.map_err(syntax)?;
                     let key = attr.key;
                     if key.as_namespace_binding().is_some() {

@@ -873,6 +873,18 @@ fn every_truncation_of_a_valid_document_is_an_error() {
 }
 
 #[test]
+fn many_attributes_are_refused_quickly() {
+    // quick-xml's duplicate-attribute check is quadratic; four hundred thousand (under the size cap) must not be.
+    let attrs: String = (0..400_000).map(|i| format!(" a{i}=\"\"")).collect();
+    let body = format!("<Delete{attrs}></Delete>");
+    let started = std::time::Instant::now();
+    let err = from_xml::<Delete>(body.as_bytes()).unwrap_err();
+    assert!(matches!(err, XmlError::Syntax(_)), "{err:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert!(from_xml::<Delete>(b"<Delete a=\"1\" b=\"2\"><Object><Key>k</Key></Object></Delete>").is_ok());
+}
+
+#[test]
 fn limits_are_enforced() {
     let small = XmlLimits { max_bytes: 64, max_depth: 3, max_elements: 4 };
     let err = from_xml_with_limits::<Delete>(delete_body(3).as_bytes(), small).unwrap_err();
