@@ -601,3 +601,20 @@ impl Cx<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_refs_round_trip() {
+        let bucket = BucketName::new("my.bucket-1").unwrap();
+        for id in [0, 1, 0xABCD, u64::MAX] {
+            let r = stage_ref(&bucket, StageId::new(id));
+            assert_eq!(parse_stage_ref(&r), Some((bucket.clone(), StageId::new(id))));
+        }
+        for bad in ["", "nobucket", "b/zz", "UPPER/01", "ok-bucket/"] {
+            assert_eq!(parse_stage_ref(&tessera_multipart::StageRef::new(bad)), None, "{bad}");
+        }
+    }
+}

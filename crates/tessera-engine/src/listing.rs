@@ -242,3 +242,29 @@ fn storage_class(meta: &ObjectMeta) -> String {
     let a = &meta.attributes;
     a.storage_class().unwrap_or_else(|| StorageClass::default_for(a.dialect())).as_str().to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roll_up_at_the_first_delimiter_after_the_prefix() {
+        assert_eq!(roll_up("a/b/c", "", Some("/")), Some("a/"));
+        assert_eq!(roll_up("a/b/c", "a/", Some("/")), Some("a/b/"));
+        assert_eq!(roll_up("a/b", "a/b", Some("/")), None);
+        assert_eq!(roll_up("abc", "", Some("")), None);
+        assert_eq!(roll_up("abc", "", None), None);
+        assert_eq!(roll_up("x--y--z", "", Some("--")), Some("x--"));
+        // Multi-byte keys and delimiters split on character boundaries.
+        assert_eq!(roll_up("é/文/x", "é/", Some("/")), Some("é/文/"));
+        assert_eq!(roll_up("a文b文", "", Some("文")), Some("a文"));
+    }
+
+    #[test]
+    fn past_sorts_after_every_key_under_the_prefix() {
+        let p = past("b/").unwrap();
+        assert!(p.as_str() > "b/zzzz");
+        assert!(p.as_str() < "c");
+        assert!(past(&"k".repeat(1024)).is_none());
+    }
+}

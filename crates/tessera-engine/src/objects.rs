@@ -860,3 +860,32 @@ pub(crate) fn object_head(record: &ObjectRecord, meta: &ObjectMeta, whole: bool)
         website_redirect: attrs.website_redirect.clone(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_conditions_follow_rfc_precedence() {
+        let etag = ETag::from_md5(&[1; 16]);
+        let other = ETag::from_md5(&[2; 16]);
+        let tag = |e: &ETag| Some(vec![EtagCondition::Tag(e.clone())]);
+        let c = |m, n, ims, ius| Conditions {
+            if_match: m,
+            if_none_match: n,
+            if_modified_since: ims,
+            if_unmodified_since: ius,
+        };
+        assert_eq!(check_read(&Conditions::default(), &etag, 100), ReadCheck::Proceed);
+        assert_eq!(check_read(&c(tag(&other), None, None, None), &etag, 100), ReadCheck::Failed);
+        assert_eq!(check_read(&c(tag(&etag), None, None, Some(50)), &etag, 100), ReadCheck::Proceed);
+        assert_eq!(check_read(&c(None, None, None, Some(50)), &etag, 100), ReadCheck::Failed);
+        assert_eq!(check_read(&c(None, tag(&etag), Some(50), None), &etag, 100), ReadCheck::NotModified);
+        assert_eq!(check_read(&c(None, tag(&other), Some(150), None), &etag, 100), ReadCheck::Proceed);
+        assert_eq!(check_read(&c(None, None, Some(100), None), &etag, 100), ReadCheck::NotModified);
+        assert_eq!(check_read(&c(tag(&other), tag(&etag), None, None), &etag, 100), ReadCheck::Failed);
+        let any = Some(vec![EtagCondition::Any]);
+        assert_eq!(check_read(&c(any.clone(), None, None, None), &etag, 100), ReadCheck::Proceed);
+        assert_eq!(check_read(&c(None, any, None, None), &etag, 100), ReadCheck::NotModified);
+    }
+}
