@@ -17,6 +17,28 @@
 //! 3. the engine's outcome goes through [`render`] or [`render_error`], then
 //!    [`add_common_headers`] adds request ids, `Date` and `Server`.
 //!
+//! ```
+//! use http::{HeaderMap, HeaderValue, Method, Uri};
+//! use tessera_http::{Routing, add_common_headers, dialect_of, parse_operation, render_error, resource_of, route};
+//! use tessera_proto::Dialect;
+//! use tessera_proto::ops::S3Error;
+//!
+//! let routing = Routing::new(["s3.local"]);
+//! let uri: Uri = "/photos/cat.jpg?partNumber=0&uploadId=abc".parse().unwrap();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("host", HeaderValue::from_static("examplebucket.cos.local"));
+//! headers.insert("content-length", HeaderValue::from_static("5"));
+//! let r = route(&uri, &headers, &routing).unwrap();
+//! let dialect = dialect_of(None, &headers, &r); // the signature's dialect goes first
+//! assert_eq!(dialect, Dialect::Cos);
+//! let err = parse_operation(&Method::PUT, &headers, &r, dialect).unwrap_err();
+//! let err = S3Error::from(err).with_resource(resource_of(&r));
+//! let mut response = render_error(&err, dialect, &Method::PUT, "req-1", "host-1");
+//! add_common_headers(response.headers_mut(), dialect, "req-1", "host-1", "Thu, 01 May 2025 12:00:00 GMT");
+//! assert_eq!(response.status(), 400);
+//! assert_eq!(response.headers()["x-cos-request-id"], "req-1");
+//! ```
+//!
 //! Use `tessera-server` to serve requests, `tessera-client` to send them; use this crate to put
 //! the five dialects into another HTTP stack.
 

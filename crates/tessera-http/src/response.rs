@@ -165,6 +165,10 @@ pub fn render(output: &Output, dialect: Dialect, method: &Method) -> Response<By
             if let Some(a) = checksum_algorithm {
                 b.set("x-amz-checksum-algorithm", a.as_str());
             }
+            // oss2 reads the completed object's ETag from the header only (OSS sends both).
+            if let Document::CompleteMultipartUploadResult(doc) = document {
+                b.etag(&doc.etag);
+            }
             match (document, crc64ecma) {
                 // ks3sdk fails on a Complete result without <ChecksumCRC64ECMA>.
                 (Document::CompleteMultipartUploadResult(doc), Some(crc))

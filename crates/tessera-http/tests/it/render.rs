@@ -312,3 +312,36 @@ fn common_headers_per_dialect() {
         }
     }
 }
+
+proptest::proptest! {
+    /// Whatever the engine stored (any metadata bytes, any content strings), rendering an
+    /// object answers 200/206 with the right length and never panics; values a header cannot
+    /// carry are left out.
+    #[test]
+    fn object_rendering_never_panics(
+        meta in proptest::collection::vec(("[a-z0-9-]{1,10}", proptest::collection::vec(proptest::prelude::any::<u8>(), 0..30)), 0..6),
+        content_type in proptest::option::of("\\PC{0,30}"),
+        overridden in proptest::option::of("[ -~\\n\\r]{0,30}"),
+        size in 0u64..u64::MAX,
+        range in proptest::option::of((0u64..1000, 0u64..1000)),
+        dialect in proptest::sample::select(Dialect::ALL.to_vec()),
+    ) {
+        let mut metadata = UserMetadata::new();
+        for (name, value) in &meta {
+            let _ = metadata.insert(name, value);
+        }
+        let mut head = object_head(dialect);
+        head.size = size;
+        head.metadata = metadata;
+        head.content.content_type = content_type;
+        let range = range.map(|(a, b)| ResolvedRange { first: a.min(b), last: a.max(b) });
+        let overrides = ResponseOverrides { content_type: overridden, ..ResponseOverrides::default() };
+        let out = Output::Object { head, range, overrides };
+        for method in [Method::GET, Method::HEAD] {
+            let r = render(&out, dialect, &method);
+            let want = range.map_or(size, |r| r.len()).to_string();
+            proptest::prop_assert_eq!(header(&r, "content-length"), Some(want.as_str()));
+            proptest::prop_assert!(r.body().is_empty());
+        }
+    }
+}
