@@ -113,6 +113,10 @@ impl<S: Store> Engine<S> {
         let mut state = self.state();
         state.table.set_bucket_expiry(bucket, None);
         state.prefix_rules.remove(bucket);
+        state.expirations.remove(bucket);
+        if state.expirations.is_empty() {
+            state.next_sweep = None;
+        }
         ok(Output::NoContent)
     }
 
@@ -169,13 +173,21 @@ impl<S: Store> Engine<S> {
             {
                 return Err(error::invalid_argument("DaysAfterInitiation must be a positive integer."));
             }
+            if let Some(e) = &rule.expiration {
+                if e.days == Some(0) {
+                    return Err(error::invalid_argument("Expiration days must be a positive integer."));
+                }
+                if e.days.is_some() && e.date.is_some() {
+                    return Err(S3Error::new(ErrorCode::MalformedXML, "Expiration takes Days or Date, not both."));
+                }
+            }
             if rule.abort_incomplete_multipart_upload.is_none() && rule.expiration.is_none() {
                 return Err(S3Error::new(ErrorCode::MalformedXML, "A lifecycle rule needs at least one action."));
             }
         }
         config.lifecycle = Some(xml::to_xml_string(&lifecycle, Dialect::Aws));
         self.update_config(bucket, record, &config).await?;
-        self.apply_lifecycle(bucket, &config);
+        self.apply_lifecycle(bucket, &config, cx.now);
         ok(Output::Ok)
     }
 
@@ -184,7 +196,7 @@ impl<S: Store> Engine<S> {
         cx.require_owner(&record)?;
         config.lifecycle = None;
         self.update_config(bucket, record, &config).await?;
-        self.apply_lifecycle(bucket, &config);
+        self.apply_lifecycle(bucket, &config, cx.now);
         ok(Output::NoContent)
     }
 

@@ -29,6 +29,9 @@ pub struct EngineConfig {
     /// Names of the KMS master keys available; empty means no KMS is configured, and KMS
     /// requests answer `KmsServiceNotEnabled`.
     pub kms_keys: Vec<String>,
+    /// How often [`Engine::handle_timeout`](crate::Engine::handle_timeout) sweeps buckets with
+    /// lifecycle Expiration rules for expired objects (S3 evaluates lifecycle daily).
+    pub lifecycle_sweep_interval: Duration,
 }
 
 impl Default for EngineConfig {
@@ -41,6 +44,7 @@ impl Default for EngineConfig {
             default_upload_expiry: None,
             completed_grace: Duration::from_secs(3600),
             kms_keys: Vec::new(),
+            lifecycle_sweep_interval: Duration::from_secs(86_400),
         }
     }
 }

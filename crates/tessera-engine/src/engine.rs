@@ -44,6 +44,19 @@ pub(crate) struct State {
     /// Lifecycle AbortIncompleteMultipartUpload rules with a prefix (bucket-wide rules live in
     /// the table's expiry): bucket → (prefix, after).
     pub(crate) prefix_rules: BTreeMap<BucketName, Vec<(String, Duration)>>,
+    /// Lifecycle Expiration rules: bucket → rules.
+    pub(crate) expirations: BTreeMap<BucketName, Vec<Expiration>>,
+    /// When the next sweep for expired objects is due (none without Expiration rules).
+    pub(crate) next_sweep: Option<Timestamp>,
+}
+
+/// One lifecycle Expiration rule: objects under `prefix` expire `after` their last
+/// modification, or once `date` has come.
+#[derive(Clone, Debug)]
+pub(crate) struct Expiration {
+    pub(crate) prefix: String,
+    pub(crate) after: Option<Duration>,
+    pub(crate) date: Option<Timestamp>,
 }
 
 /// S3 semantics over a [`Store`]. See the [crate docs](crate).
@@ -105,6 +118,8 @@ impl<S: Store> Engine<S> {
                 outcomes: HashMap::new(),
                 requeued: VecDeque::new(),
                 prefix_rules: BTreeMap::new(),
+                expirations: BTreeMap::new(),
+                next_sweep: None,
             }),
             persist: AsyncMutex::new(()),
         };
@@ -116,7 +131,7 @@ impl<S: Store> Engine<S> {
                 }
             }
             let config = BucketConfig::decode(&record.config)?;
-            engine.apply_lifecycle(&bucket, &config);
+            engine.apply_lifecycle(&bucket, &config, now);
         }
         engine.handle_timeout(now).await?;
         Ok(engine)
@@ -429,12 +444,31 @@ impl<S: Store> Engine<S> {
                 }
             }
         }
+        if let Some(sweep) = state.next_sweep {
+            next = Some(next.map_or(sweep, |n| n.min(sweep)));
+        }
         next
     }
 
     /// Expires what is due at `now`: uploads past their expiry are aborted (records deleted,
-    /// staged parts discarded), completed uploads past their grace are forgotten.
+    /// staged parts discarded), completed uploads past their grace are forgotten, and — once
+    /// per [`EngineConfig::lifecycle_sweep_interval`] — objects past a lifecycle Expiration
+    /// rule are deleted.
     pub async fn handle_timeout(&self, now: Timestamp) -> Result<(), S3Error> {
+        let sweep = {
+            let mut state = self.state();
+            match state.next_sweep {
+                Some(t) if t <= now && !state.expirations.is_empty() => {
+                    let next = now.as_millis().saturating_add(duration_ms(self.config.lifecycle_sweep_interval));
+                    state.next_sweep = Some(Timestamp::from_millis(next));
+                    Some(state.expirations.clone())
+                }
+                _ => None,
+            }
+        };
+        if let Some(rules) = sweep {
+            self.expire_objects(rules, now).await?;
+        }
         {
             let mut state = self.state();
             state.table.handle_timeout(mp_time(now));
@@ -456,13 +490,62 @@ impl<S: Store> Engine<S> {
         self.drain().await
     }
 
-    /// Feeds a bucket's lifecycle configuration to the expiry of its uploads.
-    pub(crate) fn apply_lifecycle(&self, bucket: &BucketName, config: &BucketConfig) {
+    /// Deletes the objects the Expiration rules say are due at `now`. A key written again
+    /// since it was listed is left alone (the delete is conditional on its generation).
+    async fn expire_objects(
+        &self,
+        rules: BTreeMap<BucketName, Vec<Expiration>>,
+        now: Timestamp,
+    ) -> Result<(), S3Error> {
+        for (bucket, rules) in rules {
+            for rule in rules {
+                let mut cursor: Option<tessera_proto::ObjectKey> = None;
+                loop {
+                    let page = match self.store.list_objects(&bucket, &rule.prefix, cursor.as_ref(), 1000).await {
+                        Ok(p) => p,
+                        Err(StoreError::NoSuchBucket) => break,
+                        Err(e) => return Err(error::store(e)),
+                    };
+                    let full = page.len() == 1000;
+                    for (key, record) in page {
+                        let aged = rule
+                            .after
+                            .is_some_and(|d| record.modified.saturating_add(duration_ms(d)) <= now.as_millis());
+                        let dated = rule.date.is_some_and(|d| d <= now);
+                        if aged || dated {
+                            // Replaced or already gone since the listing: not this object.
+                            let cond = Precondition::Generation(record.generation);
+                            let _ = self.store.delete_object(&bucket, &key, cond).await;
+                        }
+                        cursor = Some(key);
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Feeds a bucket's lifecycle configuration to the expiry of its uploads and to the
+    /// object-expiration sweep.
+    pub(crate) fn apply_lifecycle(&self, bucket: &BucketName, config: &BucketConfig, now: Timestamp) {
         let mut bucket_wide: Option<Duration> = None;
         let mut prefixed = Vec::new();
+        let mut expirations = Vec::new();
         for rule in config.lifecycle().map(|l| l.rules).unwrap_or_default() {
             if rule.status != tessera_proto::xml::LifecycleStatus::Enabled {
                 continue;
+            }
+            if let Some(e) = &rule.expiration
+                && (e.days.is_some() || e.date.is_some())
+            {
+                expirations.push(Expiration {
+                    prefix: rule.effective_prefix().to_owned(),
+                    after: e.days.map(|d| Duration::from_secs(u64::from(d) * 86_400)),
+                    date: e.date,
+                });
             }
             let Some(abort) = &rule.abort_incomplete_multipart_upload else { continue };
             let after = Duration::from_secs(u64::from(abort.days_after_initiation) * 86_400);
@@ -479,6 +562,16 @@ impl<S: Store> Engine<S> {
             state.prefix_rules.remove(bucket);
         } else {
             state.prefix_rules.insert(bucket.clone(), prefixed);
+        }
+        if expirations.is_empty() {
+            state.expirations.remove(bucket);
+        } else {
+            state.expirations.insert(bucket.clone(), expirations);
+            // A new rule is looked at by the next sweep, which is due now at the latest.
+            state.next_sweep = Some(state.next_sweep.map_or(now, |t| t.min(now)));
+        }
+        if state.expirations.is_empty() {
+            state.next_sweep = None;
         }
     }
 
@@ -501,6 +594,10 @@ impl<S: Store> Drop for InFlight<'_, S> {
             self.engine.state().requeued.push_front(action);
         }
     }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 fn mp_time_add(t: tessera_multipart::Timestamp, d: Duration) -> u64 {

@@ -274,3 +274,31 @@ async fn lifecycle_documents<S: Store>(h: H<S>) {
     assert_eq!(h.code(get).await, ErrorCode::NoSuchLifecycleConfiguration);
 }
 both!(lifecycle_documents);
+
+async fn lifecycle_expiration_deletes_objects<S: Store>(h: H<S>) {
+    h.mkbucket("exp").await;
+    for k in ["logs/a", "keep/b", "old/c"] {
+        h.put("exp", k, k.as_bytes()).await;
+    }
+    let body = "<LifecycleConfiguration>\
+        <Rule><ID>logs</ID><Filter><Prefix>logs/</Prefix></Filter><Status>Enabled</Status><Expiration><Days>2</Days></Expiration></Rule>\
+        <Rule><ID>old</ID><Filter><Prefix>old/</Prefix></Filter><Status>Enabled</Status><Expiration><Date>2025-01-01T00:00:00.000Z</Date></Expiration></Rule>\
+        <Rule><ID>off</ID><Filter><Prefix>keep/</Prefix></Filter><Status>Disabled</Status><Expiration><Days>1</Days></Expiration></Rule>\
+        </LifecycleConfiguration>";
+    let put = Operation::PutBucketLifecycle { bucket: bucket("exp") };
+    h.run(put, &alice(), Dialect::Aws, RequestBody::Xml(body.into())).await.unwrap();
+    assert!(h.engine.poll_timeout().is_some_and(|t| t <= h.now()), "a new rule is swept at once");
+    h.advance_days(1);
+    h.engine.handle_timeout(h.now()).await.unwrap();
+    assert!(h.object_absent("exp", "old/c").await, "past its date");
+    assert_eq!(h.get("exp", "logs/a").await, b"logs/a", "one day old of two");
+    assert!(h.engine.poll_timeout().is_some_and(|t| t > h.now()));
+    h.advance_days(2);
+    assert!(h.engine.poll_timeout().is_some_and(|t| t <= h.now()));
+    h.engine.handle_timeout(h.now()).await.unwrap();
+    assert!(h.object_absent("exp", "logs/a").await);
+    assert_eq!(h.get("exp", "keep/b").await, b"keep/b", "disabled rules do nothing");
+    h.op(Operation::DeleteBucketLifecycle { bucket: bucket("exp") }).await.unwrap();
+    assert_eq!(h.engine.poll_timeout(), None);
+}
+both!(lifecycle_expiration_deletes_objects);
