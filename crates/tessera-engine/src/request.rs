@@ -62,7 +62,9 @@ pub struct Payload {
     /// The decoded bytes (aws-chunked framing already removed).
     pub stream: ByteStream,
     /// The decoded length the client declared; a stream of another length is refused with
-    /// `IncompleteBody`.
+    /// `IncompleteBody`. Ignored when the operation says `length_unknown` (a chunked body
+    /// without a length): the engine then counts, and stops at the part or object maximum
+    /// with `EntityTooLarge`.
     pub length: u64,
     /// Where the MD5 and CRC-64 of the data come from.
     pub summary: SummarySource,
@@ -82,6 +84,8 @@ pub struct PayloadSummary {
     /// CRC-64/XZ ("crc64ecma") of the data.
     pub crc64ecma: u64,
     /// The additional checksum the request declared and the front-end verified, if any.
+    /// A part of an upload created with a checksum algorithm must carry one of that
+    /// algorithm (else `InvalidRequest`, as S3).
     pub checksum: Option<Checksum>,
 }
 
