@@ -7,6 +7,7 @@
 //! binary; embed this crate to run the server inside another program.
 
 mod body;
+mod header_case;
 mod listener;
 mod s3;
 

@@ -58,12 +58,15 @@ pub struct S3Service<S: Store> {
     seed: u64,
     counter: AtomicU64,
     host_id: String,
+    header_case: tokio::sync::OnceCell<http::Extensions>,
 }
 
-/// The current time, as the engine and the verifiers take it.
+/// The current time in whole seconds, as the engine and the verifiers take it. Objects and
+/// uploads keep second precision, as S3 does: documents then show `….000Z`, the only fraction
+/// oss2's timestamp parser (`%Y-%m-%dT%H:%M:%S.000Z`) accepts.
 fn now() -> Timestamp {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-    Timestamp::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
+    Timestamp::from_secs(since.as_secs())
 }
 
 impl<S: Store> S3Service<S> {
@@ -78,6 +81,7 @@ impl<S: Store> S3Service<S> {
             seed: config.instance_seed,
             counter: AtomicU64::new(0),
             host_id,
+            header_case: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -251,7 +255,11 @@ impl<S: Store> Handler for S3Service<S> {
         let (dialect, result) = self.serve(req, &request_id).await;
         let mut response = match result {
             Ok(response) => response,
-            Err(e) => {
+            Err(mut e) => {
+                // COS's SDK needs a non-empty <Resource> to read any error.
+                if e.resource.is_none() {
+                    e.resource = Some(uri.path().to_owned());
+                }
                 if e.code.status() >= 500 {
                     tracing::error!(request_id, code = %e.code, message = %e.message, "request failed");
                 }
@@ -259,6 +267,8 @@ impl<S: Store> Handler for S3Service<S> {
                     .map(|b| if method == Method::HEAD { empty() } else { full(b) })
             }
         };
+        let header_case = self.header_case.get_or_init(crate::header_case::canonical_case).await;
+        response.extensions_mut().extend(header_case.clone());
         let date = tessera_proto::values::format_http_date(now().as_secs());
         tessera_http::add_common_headers(response.headers_mut(), dialect, &request_id, &self.host_id, &date);
         tracing::info!(
