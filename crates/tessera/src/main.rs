@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod client_cmd;
 mod config;
 
 use std::sync::Arc;
@@ -36,12 +37,30 @@ struct Cli {
 enum Command {
     /// Run the server (filesystem backend in ./data on 127.0.0.1:9000 by default).
     Serve(Box<ServeArgs>),
+    /// Copy a file to or from a bucket (local path <-> s3://bucket/key), or between buckets.
+    Cp(Box<client_cmd::CpArgs>),
+    /// List buckets, or the objects under s3://bucket[/prefix].
+    Ls(Box<client_cmd::LsArgs>),
+    /// Make a bucket: s3://bucket.
+    Mb(Box<client_cmd::BucketArgs>),
+    /// Remove an empty bucket: s3://bucket.
+    Rb(Box<client_cmd::BucketArgs>),
+    /// Remove an object: s3://bucket/key.
+    Rm(Box<client_cmd::RmArgs>),
+    /// Multipart uploads in progress: ls s3://bucket, abort s3://bucket/key UPLOAD_ID.
+    Uploads(Box<client_cmd::UploadsArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve_command(*args),
+        Command::Cp(args) => client_cmd::cp(*args),
+        Command::Ls(args) => client_cmd::ls(*args),
+        Command::Mb(args) => client_cmd::mb(*args),
+        Command::Rb(args) => client_cmd::rb(*args),
+        Command::Rm(args) => client_cmd::rm(*args),
+        Command::Uploads(args) => client_cmd::uploads(*args),
     }
 }
 
