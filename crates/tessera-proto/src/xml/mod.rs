@@ -12,6 +12,11 @@
 //!   (1000 objects in `<Delete>`, 10 000 parts in `<CompleteMultipartUpload>`), and encoded
 //!   fields are decoded when the document says `<EncodingType>url</EncodingType>`.
 //!
+//! Text is written as XML 1.0 character data: `<`, `>` and `&` escaped, CR, NEL and LS as
+//! character references (readers would turn them into LF). Other control characters cannot
+//! be represented in XML 1.0 at all and are written raw, as S3 does; clients that list such
+//! keys ask for `encoding-type=url`, which is exactly why it exists.
+//!
 //! Reading is two passes: a hand-written pass over quick-xml's events checks the limits and
 //! writes a plain copy (local names only, no namespace declarations, no comments), then serde
 //! reads that copy. The copy costs one allocation of at most the body size, and lets serde
