@@ -76,6 +76,6 @@ fn test() -> Result<(), String> {
     step("cargo clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     step("cargo test", cargo().args(["test", "--workspace"]))?;
     fuzz::smoke()?;
-    // The interop suite joins `test` once `tessera serve` exists (the server issue).
+    interop::run(&[])?;
     Ok(())
 }
