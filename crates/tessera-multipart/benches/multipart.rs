@@ -1,6 +1,7 @@
 //! Criterion benches of the upload table's hot paths at the 10 000-part limit.
 //!
 //! `cargo bench -p tessera-multipart --bench multipart`
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::time::Duration;
 

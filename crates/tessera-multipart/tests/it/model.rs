@@ -72,6 +72,9 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// A Complete's part list as (number, MD5).
+type PartList = Vec<(u32, [u8; 16])>;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MPart {
     md5: [u8; 16],
@@ -85,7 +88,7 @@ struct MUpload {
     initiated: u64,
     parts: BTreeMap<u32, MPart>,
     /// While completing: the (number, md5) list and the ETag it will get.
-    completing: Option<(Vec<(u32, [u8; 16])>, ETag)>,
+    completing: Option<(PartList, ETag)>,
 }
 
 #[derive(Default)]
@@ -93,7 +96,7 @@ struct Model {
     now: u64,
     serials: u64,
     uploads: BTreeMap<u8, MUpload>,
-    tombstones: BTreeMap<u8, (Vec<(u32, [u8; 16])>, ETag, u64)>,
+    tombstones: BTreeMap<u8, (PartList, ETag, u64)>,
     /// Live tickets: upload, its serial, part number.
     tickets: Vec<Option<(u8, u64, u32)>>,
 }

@@ -397,7 +397,7 @@ impl Sim {
         assert!(self.table.is_empty());
         for (name, (_, fate)) in &self.stages {
             assert_ne!(*fate, Fate::Staged, "{name} ended in neither an assembly nor a discard");
-            if self.stats.get("crashes").is_none() {
+            if !self.stats.contains_key("crashes") {
                 assert_ne!(*fate, Fate::Swept);
             }
         }
