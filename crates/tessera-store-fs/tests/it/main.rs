@@ -2,6 +2,7 @@
 //! recovery under SIGKILL.
 
 mod crash;
+mod differential;
 mod files;
 
 use tessera_store::testkit::Backend;
