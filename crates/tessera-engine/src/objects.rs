@@ -344,6 +344,12 @@ impl<S: Store> Engine<S> {
         overrides: ResponseOverrides,
     ) -> Result<EngineResponse, S3Error> {
         let (brecord, config) = self.bucket(bucket).await?;
+        if matches!(cx.principal, tessera_proto::ops::Principal::Anonymous) && overrides != ResponseOverrides::default()
+        {
+            return Err(invalid_request(
+                "Request specific response headers cannot be used for anonymous GET requests.",
+            ));
+        }
         if read.range.is_some() && read.part_number.is_some() {
             return Err(invalid_request("Cannot specify both Range header and partNumber query parameter."));
         }

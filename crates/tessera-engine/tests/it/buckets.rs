@@ -207,6 +207,15 @@ async fn anonymous_access_follows_the_acl<S: Store>(h: H<S>) {
     );
     set_bucket_acl(&h, "pub", "public-read").await;
     assert_eq!(h.get_as(h.get_op("pub", "k"), &anon).await.unwrap().1, b"public?");
+    // response-* overrides are for signed requests only.
+    let mut op = h.get_op("pub", "k");
+    if let Operation::GetObject { overrides, .. } = &mut op {
+        overrides.content_type = Some("text/html".into());
+    }
+    assert_eq!(h.get_as(op.clone(), &anon).await.unwrap_err().code, ErrorCode::InvalidRequest);
+    let (out, _) = h.get_as(op, &alice()).await.unwrap();
+    let Output::Object { overrides, .. } = out else { panic!() };
+    assert_eq!(overrides.content_type.as_deref(), Some("text/html"));
     assert!(h.run(list, &anon, Dialect::Aws, RequestBody::Empty).await.is_ok());
     let put = h.run(h.put_op("pub", "w", 1), &anon, Dialect::Aws, payload(b"w")).await.unwrap_err();
     assert_eq!(put.code, ErrorCode::AccessDenied);
