@@ -75,8 +75,8 @@ impl Crc {
 /// Folds the CRCs of consecutive pieces into the CRC of their concatenation.
 ///
 /// Each push multiplies the running value by `x^(8·len)` modulo the polynomial: `O(log len)`
-/// carry-less multiplications to build that factor, and a single one when `len` repeats —
-/// as it does for every part but the last — so 10 000 parts cost about 10 000 multiplications.
+/// carry-less multiplications to build that factor; when `len` repeats — as it does for every
+/// part but the last — the factor is kept and the multiplication becomes eight table lookups.
 #[derive(Clone, Debug)]
 pub struct CrcCombiner {
     width: u32,
@@ -84,14 +84,22 @@ pub struct CrcCombiner {
     /// `x^(2^k) mod p` for k in 0..67: enough for any `u64` byte length (`8·len < 2^67`).
     x2n: [u64; 67],
     cached: Option<(u64, u64)>,
+    /// Multiplication by the cached factor, a byte at a time: built when a length repeats.
+    table: Option<Box<[[u64; 256]; 8]>>,
     value: u64,
 }
 
 impl CrcCombiner {
     /// A combiner for `crc`, starting from the empty sequence.
     pub fn new(crc: Crc) -> CrcCombiner {
-        let mut c =
-            CrcCombiner { width: crc.width(), poly: crc.reflected_poly(), x2n: [0; 67], cached: None, value: 0 };
+        let mut c = CrcCombiner {
+            width: crc.width(),
+            poly: crc.reflected_poly(),
+            x2n: [0; 67],
+            cached: None,
+            table: None,
+            value: 0,
+        };
         // x^1 in reflected form: the bit just below x^0 (which is the top bit).
         let mut p = 1u64 << (c.width - 2);
         for k in 0..c.x2n.len() {
@@ -105,15 +113,45 @@ impl CrcCombiner {
 
     /// Appends a piece of `len` bytes whose CRC is `crc`.
     pub fn push(&mut self, crc: u64, len: u64) {
-        let factor = match self.cached {
-            Some((cached_len, factor)) if cached_len == len => factor,
+        let shifted = match self.cached {
+            Some((cached_len, factor)) if cached_len == len => {
+                let table = match self.table.take() {
+                    Some(t) => t,
+                    None => self.byte_table(factor),
+                };
+                // The product is linear in the value: XOR the products of its bytes.
+                let v = self.value;
+                let product = table
+                    .iter()
+                    .enumerate()
+                    .fold(0, |acc, (i, row)| acc ^ row.get(((v >> (8 * i)) & 0xFF) as usize).copied().unwrap_or(0));
+                self.table = Some(table);
+                product
+            }
             _ => {
                 let factor = self.x8nmodp(len);
                 self.cached = Some((len, factor));
-                factor
+                self.table = None;
+                self.multmodp(factor, self.value)
             }
         };
-        self.value = self.multmodp(factor, self.value) ^ crc;
+        self.value = shifted ^ crc;
+    }
+
+    /// `table[i][b] = factor · (b << 8i) mod p`, from the products of the single bits.
+    fn byte_table(&self, factor: u64) -> Box<[[u64; 256]; 8]> {
+        let mut table = Box::new([[0u64; 256]; 8]);
+        for (i, row) in table.iter_mut().enumerate() {
+            let bits: Vec<u64> = (0..8).map(|j| self.multmodp(factor, 1u64 << (8 * i + j))).collect();
+            for b in 1..256usize {
+                let low = b.trailing_zeros() as usize;
+                let rest = row.get(b & (b - 1)).copied().unwrap_or(0);
+                if let Some(slot) = row.get_mut(b) {
+                    *slot = rest ^ bits.get(low).copied().unwrap_or(0);
+                }
+            }
+        }
+        table
     }
 
     /// The CRC of everything pushed so far (0, the CRC of nothing, before any push).
@@ -183,13 +221,17 @@ pub(crate) fn digest_u64(digest: &[u8]) -> Option<u64> {
     Some(digest.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
 }
 
+/// The last `n` bytes of a big-endian `u64` (a 32-bit CRC is the low four).
+fn low_bytes(bytes: &[u8; 8], n: usize) -> Vec<u8> {
+    bytes.get(8usize.saturating_sub(n)..).unwrap_or(bytes).to_vec()
+}
+
 /// The checksum of `data` in `algorithm`.
 pub(crate) fn hash(algorithm: ChecksumAlgorithm, data: &[u8]) -> Vec<u8> {
     match (algorithm, Crc::of(algorithm)) {
         (_, Some(crc)) => {
-            let v = crc.checksum(data);
-            let bytes = v.to_be_bytes();
-            bytes[8 - algorithm.digest_len()..].to_vec()
+            let bytes = crc.checksum(data).to_be_bytes();
+            low_bytes(&bytes, algorithm.digest_len())
         }
         (ChecksumAlgorithm::Sha1, None) => sha1::Sha1::digest(data).to_vec(),
         (_, None) => sha2::Sha256::digest(data).to_vec(),
@@ -214,8 +256,7 @@ pub(crate) fn object_checksum<'a>(
                 }
                 combiner.push(digest_u64(checksum.digest())?, len);
             }
-            let bytes = combiner.value().to_be_bytes();
-            bytes[8 - algorithm.digest_len()..].to_vec()
+            low_bytes(&combiner.value().to_be_bytes(), algorithm.digest_len())
         }
         (ChecksumType::FullObject, None) => return None,
         (ChecksumType::Composite, _) => {
@@ -292,6 +333,18 @@ mod tests {
             object_checksum(ChecksumAlgorithm::Sha256, ChecksumType::FullObject, [(&sha, 1)].into_iter()).is_none()
         );
         assert!(object_checksum(ChecksumAlgorithm::Crc32, ChecksumType::Composite, [(&sha, 1)].into_iter()).is_none());
+    }
+
+    #[test]
+    fn equal_pieces_use_the_byte_table_and_agree() {
+        let data: Vec<u8> = (0..(37 * 60 + 5) as u32).map(|i| (i * 13 + 7) as u8).collect();
+        for crc in ALL {
+            let mut c = CrcCombiner::new(crc);
+            for piece in data.chunks(37) {
+                c.push(crc.checksum(piece), piece.len() as u64);
+            }
+            assert_eq!(c.value(), crc.checksum(&data), "{crc:?}");
+        }
     }
 
     proptest! {

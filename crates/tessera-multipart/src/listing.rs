@@ -175,10 +175,12 @@ impl UploadTable {
                 && let Some(rest) = marker.strip_prefix(prefix)
                 && let Some(pos) = find(rest, d)
             {
-                let mut past = marker[..prefix.len() + pos + d.len()].to_vec();
-                past.push(0xFF);
-                if past.as_slice() > start_key.as_slice() {
-                    start = seek(past);
+                if let Some(cp) = marker.get(..prefix.len() + pos + d.len()) {
+                    let mut past = cp.to_vec();
+                    past.push(0xFF);
+                    if past.as_slice() > start_key.as_slice() {
+                        start = seek(past);
+                    }
                 }
             }
         }
@@ -201,13 +203,13 @@ impl UploadTable {
                 continue;
             }
             if let Some(d) = delimiter
-                && let Some(pos) = find(&key[prefix.len()..], d)
+                && let Some(pos) = key.get(prefix.len()..).and_then(|rest| find(rest, d))
+                && let Some(cp) = key.get(..prefix.len() + pos + d.len())
             {
                 if count == max {
                     page.is_truncated = true;
                     break;
                 }
-                let cp = &key[..prefix.len() + pos + d.len()];
                 let cp_str = String::from_utf8_lossy(cp).into_owned();
                 page.common_prefixes.push(cp_str.clone());
                 count += 1;

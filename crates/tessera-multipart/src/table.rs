@@ -404,7 +404,8 @@ impl UploadTable {
             return Err(MultipartError::PartTooLarge { size, max: upload.limits.max_part_size });
         }
         let attempt = self.next_attempt;
-        self.next_attempt += 1;
+        // Restore refuses attempt numbers near the end of the range, so this never saturates.
+        self.next_attempt = self.next_attempt.saturating_add(1);
         self.tickets.insert(attempt);
         Ok(PartTicket { upload_id: id.clone(), part_number: number, attempt, began: now, serial: upload.serial })
     }
@@ -846,6 +847,9 @@ fn check_record(record: &UploadRecord) -> Result<(), MultipartError> {
         }
     }
     for part in &record.parts {
+        if part.attempt >= u64::MAX / 2 {
+            return bad("attempt number out of range");
+        }
         if part.number.get() > record.limits.max_parts || part.size > record.limits.max_part_size {
             return bad("part outside the upload's limits");
         }

@@ -455,8 +455,11 @@ fn restore_rebuilds_uploads_from_persisted_records() {
     corrupt.parts[0].checksum = None;
     assert!(matches!(fresh.restore([record.clone(), corrupt]), Err(MultipartError::CorruptRecord { .. })));
     assert!(fresh.is_empty(), "nothing restored from a refused batch");
-    assert!(matches!(fresh.restore([record.clone(), record]), Err(MultipartError::CorruptRecord { .. })));
+    assert!(matches!(fresh.restore([record.clone(), record.clone()]), Err(MultipartError::CorruptRecord { .. })));
     assert!(fresh.is_empty());
+    let mut exhausted = record;
+    exhausted.parts[0].attempt = u64::MAX;
+    assert!(matches!(fresh.restore([exhausted]), Err(MultipartError::CorruptRecord { .. })));
 }
 
 #[test]
