@@ -174,13 +174,12 @@ impl UploadTable {
             if let Some(d) = delimiter
                 && let Some(rest) = marker.strip_prefix(prefix)
                 && let Some(pos) = find(rest, d)
+                && let Some(cp) = marker.get(..prefix.len() + pos + d.len())
             {
-                if let Some(cp) = marker.get(..prefix.len() + pos + d.len()) {
-                    let mut past = cp.to_vec();
-                    past.push(0xFF);
-                    if past.as_slice() > start_key.as_slice() {
-                        start = seek(past);
-                    }
+                let mut past = cp.to_vec();
+                past.push(0xFF);
+                if past.as_slice() > start_key.as_slice() {
+                    start = seek(past);
                 }
             }
         }
