@@ -39,21 +39,38 @@ fn targets() -> Result<Vec<String>, String> {
     Ok(names)
 }
 
-fn build() -> Result<(), String> {
+/// The host's target triple. Building with an explicit `--target` keeps RUSTFLAGS (the
+/// coverage passes) off build scripts and proc-macros, which cannot link them, as cargo-fuzz
+/// does.
+fn host_triple() -> Result<String, String> {
+    let out = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("rustc -vV: {e}"))?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .map(str::to_owned)
+        .ok_or_else(|| "rustc -vV printed no host triple".to_owned())
+}
+
+fn build() -> Result<PathBuf, String> {
+    let triple = host_triple()?;
     step(
         "build fuzz targets",
         Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .current_dir(fuzz_dir())
             .env("CARGO_TARGET_DIR", out_dir())
             .env("RUSTFLAGS", RUSTFLAGS)
-            .args(["build", "--release", "--bins"]),
-    )
+            .args(["build", "--release", "--bins", "--target", &triple]),
+    )?;
+    Ok(out_dir().join(triple).join("release"))
 }
 
-fn run_target(name: &str, extra: &[String]) -> Result<(), String> {
+fn run_target(bins: &std::path::Path, name: &str, extra: &[String]) -> Result<(), String> {
     let corpus = out_dir().join("corpus").join(name);
     std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
-    let mut cmd = Command::new(out_dir().join("release").join(name));
+    let mut cmd = Command::new(bins.join(name));
     cmd.arg(&corpus);
     let seeds = fuzz_dir().join("seeds").join(name);
     if seeds.is_dir() {
@@ -65,10 +82,10 @@ fn run_target(name: &str, extra: &[String]) -> Result<(), String> {
 
 /// Builds every target and runs each for a bounded number of inputs.
 pub(crate) fn smoke() -> Result<(), String> {
-    build()?;
+    let bins = build()?;
     let args = [format!("-runs={SMOKE_RUNS}"), "-max_len=8192".to_owned(), "-seed=1".to_owned()];
     for name in targets()? {
-        run_target(&name, &args)?;
+        run_target(&bins, &name, &args)?;
     }
     Ok(())
 }
@@ -81,9 +98,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             if !targets()?.contains(name) {
                 return Err(format!("no fuzz target {name:?}; targets: {}", targets()?.join(", ")));
             }
-            build()?;
+            let bins = build()?;
             let rest: Vec<String> = rest.iter().filter(|a| *a != "--").cloned().collect();
-            run_target(name, &rest)
+            run_target(&bins, name, &rest)
         }
     }
 }
