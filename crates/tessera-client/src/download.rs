@@ -62,7 +62,8 @@ type RangeResult = Result<(RangeDone, Option<[u8; 16]>), ClientError>;
 struct RangeDone {
     index: usize,
     len: u64,
-    crc64xz: u64,
+    /// Computed only when the service has a CRC-64 to check it against.
+    crc64xz: Option<u64>,
     crc: Option<u64>,
 }
 
@@ -140,6 +141,7 @@ impl Downloader {
                     key: key.to_owned(),
                     etag: etag.cloned(),
                     file: Arc::clone(file),
+                    crc64: head.crc64ecma.is_some(),
                     crc: full_crc.map(|(_, c, _)| c),
                     md5: single_md5,
                     progress: self.options.progress.clone(),
@@ -162,7 +164,9 @@ impl Downloader {
         let mut cx = full_crc.map(|(_, c, _)| CrcCombiner::new(c));
         let mut total = 0u64;
         for r in results.iter().flatten() {
-            c64.push(r.crc64xz, r.len);
+            if let Some(v) = r.crc64xz {
+                c64.push(v, r.len);
+            }
             if let (Some(cx), Some(v)) = (cx.as_mut(), r.crc) {
                 cx.push(v, r.len);
             }
@@ -221,6 +225,7 @@ struct RangeTask {
     key: String,
     etag: Option<ETag>,
     file: Arc<std::fs::File>,
+    crc64: bool,
     crc: Option<Crc>,
     md5: bool,
     progress: Option<Progress>,
@@ -252,7 +257,7 @@ impl RangeTask {
                 output.info.content_length
             )));
         }
-        let mut c64 = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+        let mut c64 = self.crc64.then(|| crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz));
         let mut cx = self.crc.map(|c| crc_fast::Digest::new(algorithm_of(c)));
         let mut md5 = self.md5.then(md5::Md5::new);
         let mut offset = start;
@@ -261,7 +266,9 @@ impl RangeTask {
             if offset + (buffer.len() + chunk.len()) as u64 > end {
                 return Err(ClientError::Integrity(format!("the range at {start} is longer than asked")));
             }
-            c64.update(&chunk);
+            if let Some(d) = c64.as_mut() {
+                d.update(&chunk);
+            }
             if let Some(d) = cx.as_mut() {
                 d.update(&chunk);
             }
@@ -289,7 +296,8 @@ impl RangeTask {
         if let Some(p) = &self.progress {
             p(end - start);
         }
-        let done = RangeDone { index, len: end - start, crc64xz: c64.finalize(), crc: cx.map(|d| d.finalize()) };
+        let done =
+            RangeDone { index, len: end - start, crc64xz: c64.map(|d| d.finalize()), crc: cx.map(|d| d.finalize()) };
         Ok((done, md5.map(|m| m.finalize().into())))
     }
 }

@@ -20,7 +20,7 @@ use tessera_proto::{Checksum, ChecksumAlgorithm, ChecksumType, Dialect, ETag, Pa
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::task::JoinSet;
 
-use crate::client::{Client, ObjectOptions, UploadChecksum, compute_checksum, jitter, md5};
+use crate::client::{Client, ObjectOptions, UploadChecksum, jitter, md5};
 use crate::error::ClientError;
 
 /// Which end-to-end checksums an upload computes and checks against the service's.
@@ -583,13 +583,31 @@ async fn send_part(
     want_crc64: bool,
     want_crc32c: bool,
 ) -> Result<Done, ClientError> {
-    let bytes = match body {
-        PartBody::Ready(b) => b,
-        PartBody::Later(file, range) => read_range(&file, range).await?,
+    // Reading and hashing are CPU and disk work: keep them off the async threads.
+    let (bytes, digest, part_digests) = tokio::task::spawn_blocking(move || -> io::Result<_> {
+        let bytes = match body {
+            PartBody::Ready(b) => b,
+            PartBody::Later(file, range) => {
+                let len = usize::try_from(range.end - range.start).map_err(io::Error::other)?;
+                let mut buf = BytesMut::zeroed(len);
+                read_exact_at(&file, &mut buf, range.start)?;
+                buf.freeze()
+            }
+        };
+        let digest = md5(&bytes);
+        let part_digests = digests(&bytes);
+        Ok((bytes, digest, part_digests))
+    })
+    .await
+    .map_err(io::Error::other)??;
+    let checksum = if want_crc32c {
+        Some(
+            tessera_proto::Checksum::new(ChecksumAlgorithm::Crc32c, &part_digests.crc32c.to_be_bytes())
+                .map_err(|e| ClientError::config(e.to_string()))?,
+        )
+    } else {
+        None
     };
-    let digest = md5(&bytes);
-    let part_digests = digests(&bytes);
-    let checksum = if want_crc32c { Some(compute_checksum(ChecksumAlgorithm::Crc32c, &bytes)?) } else { None };
     let req = client.upload_part_req(bucket, key, upload_id, number, bytes, &digest, checksum.as_ref())?;
     let out = client.upload_part_once(&req, &digest).await?;
     drop(req);

@@ -33,9 +33,13 @@ fn free_port() -> u16 {
 }
 
 fn serve() -> Server {
+    serve_with(&[], "http")
+}
+
+fn serve_with(extra: &[&str], scheme: &str) -> Server {
     let port = free_port();
     let mut cmd = Command::new(BIN);
-    cmd.args(["serve", "--memory", "--listen", &format!("127.0.0.1:{port}")]);
+    cmd.args(["serve", "--memory", "--listen", &format!("127.0.0.1:{port}")]).args(extra);
     for d in ["aws", "obs", "cos", "oss", "ks3"] {
         cmd.args(["--min-part-size", &format!("{d}={PART}")]);
     }
@@ -61,7 +65,7 @@ fn serve() -> Server {
         }
     }
     std::thread::spawn(move || for _ in lines {});
-    Server { child, endpoint: format!("http://127.0.0.1:{port}") }
+    Server { child, endpoint: format!("{scheme}://127.0.0.1:{port}") }
 }
 
 /// Runs `tessera ARGS --dialect D --endpoint E` with the test credentials in `env`.
@@ -271,4 +275,56 @@ fn cp_resume_continues_an_interrupted_upload_and_uploads_ls_abort() {
     assert_eq!(ok(&tessera(&server, "obs", &["uploads", "ls", "s3://resume"], &env)), "");
     let err = failed(&tessera(&server, "obs", &["uploads", "abort", "s3://resume/other", id.as_str()], &env), 1);
     assert!(err.starts_with("tessera uploads abort: NoSuchUpload"), "{err}");
+}
+
+#[test]
+fn https_with_a_trusted_ca_file_or_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (ca, cert, key) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    std::fs::write(
+        dir.path().join("leaf.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    // A private CA and a certificate for 127.0.0.1 it signed, made with the openssl command.
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    let steps: [Vec<String>; 3] = [
+        ["req", "-x509"]
+            .iter()
+            .chain(&ec)
+            .map(|s| s.to_string())
+            .chain(
+                ["-days", "2", "-subj", "/CN=tessera test CA", "-keyout", &path("ca.key"), "-out", &ca]
+                    .map(String::from),
+            )
+            .collect(),
+        ["req"]
+            .iter()
+            .chain(&ec)
+            .map(|s| s.to_string())
+            .chain(["-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &path("leaf.csr")].map(String::from))
+            .collect(),
+        ["x509", "-req", "-in", &path("leaf.csr"), "-CA", &ca, "-CAkey", &path("ca.key"), "-CAcreateserial"]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["-days", "2", "-extfile", &path("leaf.ext"), "-out", &cert].map(String::from))
+            .collect(),
+    ];
+    for args in steps {
+        let made =
+            Command::new("openssl").args(&args).output().expect("the openssl command makes the test certificates");
+        assert!(made.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&made.stderr));
+    }
+    let server = serve_with(&["--tls-cert", &cert, "--tls-key", &key], "https");
+    let env = keys();
+    // Not trusted: a TLS failure is a transport failure.
+    let err = failed(&tessera(&server, "aws", &["ls", "--attempts", "1"], &env), 3);
+    assert!(err.contains("certificate") || err.contains("Certificate"), "{err}");
+    ok(&tessera(&server, "aws", &["mb", "s3://tls", "--ca-cert", &ca], &env));
+    let file = dir.path().join("f");
+    write(&file, &data(300_000, 1));
+    ok(&tessera(&server, "oss", &["cp", file.to_str().unwrap(), "s3://tls/f", "--insecure"], &env));
+    let listing = ok(&tessera(&server, "ks3", &["ls", "s3://tls", "--ca-cert", &ca], &env));
+    assert!(listing.contains("300000"), "{listing}");
 }
