@@ -7,6 +7,8 @@
 //! - `cargo xtask interop [pytest args…]`: the official SDKs against `tessera serve`.
 //! - `cargo xtask fuzz [TARGET] [-- libFuzzer args…]`: build the fuzz targets and run them.
 //! - `cargo xtask bench`: the benchmarks, as a table of figures.
+//! - `cargo xtask faults [CYCLES]`: the filesystem backend's SIGKILL fault-injection test with
+//!   more cycles than the regular run's 50 (default 500).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -29,11 +31,13 @@ fn main() -> ExitCode {
         "interop" => interop::run(rest),
         "fuzz" => fuzz::run(rest),
         "bench" => bench::run(rest),
+        "faults" => faults(rest),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  test      fmt, clippy, all tests, fuzz smoke, interop\n  tidy      \
                  architecture checks\n  interop   official SDKs against tessera serve\n  fuzz      build and run \
-                 fuzz targets\n  bench     benchmarks"
+                 fuzz targets\n  bench     benchmarks\n  faults    \
+                 SIGKILL fault injection of the fs backend, more cycles"
             );
             return if task == "help" { ExitCode::SUCCESS } else { ExitCode::from(2) };
         }
@@ -69,6 +73,28 @@ pub(crate) fn step(what: &str, cmd: &mut Command) -> Result<(), String> {
     eprintln!("==> {what}");
     let status = cmd.status().map_err(|e| format!("{what}: cannot start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what} failed ({status})")) }
+}
+
+/// `cargo xtask faults [CYCLES]`.
+fn faults(args: &[String]) -> Result<(), String> {
+    let cycles = match args.first() {
+        None => 500,
+        Some(n) => n.parse::<u64>().map_err(|_| format!("{n:?} is not a number of cycles"))?,
+    };
+    step(
+        &format!("fault injection, {cycles} SIGKILL cycles"),
+        cargo().env("TESSERA_FAULT_CYCLES", cycles.to_string()).args([
+            "test",
+            "--release",
+            "-p",
+            "tessera-store-fs",
+            "--test",
+            "it",
+            "--",
+            "crash::",
+            "--nocapture",
+        ]),
+    )
 }
 
 fn test() -> Result<(), String> {
