@@ -1,11 +1,16 @@
-//! `cargo xtask bench`: the benchmarks, run in release mode, printed as figures.
-//!
-//! For now this runs every crate's criterion benchmarks; the end-to-end server benchmark
-//! joins it with the server.
+//! `cargo xtask bench`: the end-to-end benchmark of `tessera serve` (release build, fs
+//! backend), printed as one table of figures; `--all` adds every crate's criterion benches.
 
 use crate::{cargo, step};
 
-/// `cargo xtask bench [cargo bench args…]`.
+/// `cargo xtask bench [--all]`.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    step("cargo bench", cargo().args(["bench", "--workspace"]).args(args))
+    step(
+        "tessera serve end to end (crates/tessera/benches/server.rs)",
+        cargo().args(["bench", "-p", "tessera", "--bench", "server"]),
+    )?;
+    if args.iter().any(|a| a == "--all") {
+        step("every crate's criterion benches", cargo().args(["bench", "--workspace", "--exclude", "tessera"]))?;
+    }
+    Ok(())
 }
