@@ -699,7 +699,7 @@ impl Client {
         upload_id: &UploadId,
         number: PartNumber,
         body: Bytes,
-        md5: &[u8; 16],
+        md5: Option<&[u8; 16]>,
         checksum: Option<&Checksum>,
     ) -> Result<Req<'r>, ClientError> {
         let mut req = Req::new(Method::PUT, Some(bucket), Some(key))
@@ -708,7 +708,13 @@ impl Client {
         if let Some(c) = checksum {
             req = req.header(c.algorithm().header_name(), &c.to_base64())?;
         }
-        Ok(req.body_with_md5(body, md5))
+        Ok(match md5 {
+            Some(m) => req.body_with_md5(body, m),
+            None => {
+                req.body = body;
+                req
+            }
+        })
     }
 
     /// UploadPart of `body` (with `Content-MD5`, and the part's `x-amz-checksum-*` value
@@ -724,14 +730,18 @@ impl Client {
     ) -> Result<WriteOutput, ClientError> {
         let digest = md5(&body);
         let checksum = checksum.map(|a| compute_checksum(a, &body)).transpose()?;
-        let req = self.upload_part_req(bucket, key, upload_id, number, body, &digest, checksum.as_ref())?;
+        let req = self.upload_part_req(bucket, key, upload_id, number, body, Some(&digest), checksum.as_ref())?;
         let response = self.send(&req).await?;
         self.write_output(response.headers(), Some(&digest))
     }
 
-    pub(crate) async fn upload_part_once(&self, req: &Req<'_>, md5: &[u8; 16]) -> Result<WriteOutput, ClientError> {
+    pub(crate) async fn upload_part_once(
+        &self,
+        req: &Req<'_>,
+        md5: Option<&[u8; 16]>,
+    ) -> Result<WriteOutput, ClientError> {
         let response = self.send_once(req).await?;
-        self.write_output(response.headers(), Some(md5))
+        self.write_output(response.headers(), md5)
     }
 
     /// UploadPartCopy of `source`: the whole object or `source.range`.

@@ -21,9 +21,10 @@
 //!   `AsyncRead` of known length, in parallel parts; part size and concurrency configurable,
 //!   automatic by default. `tessera-multipart`'s plan decides what to send, when to retry
 //!   and when to abort; the uploader performs. It resumes an interrupted upload from
-//!   ListParts (parts whose size and MD5 match are not sent again), checks every part's
-//!   ETag against its MD5, and checks the object end to end with the vendors' CRC-64/ECMA
-//!   and/or a full-object CRC-32C against the service's.
+//!   ListParts (parts whose size and MD5 match are not sent again), checks every part as it
+//!   is stored (its CRCs against the service's, or its MD5 against the ETag when checksums
+//!   are off), and checks the object end to end with the vendors' CRC-64/ECMA and/or a
+//!   full-object CRC-32C against the service's.
 //! - [`Downloader`]: parallel ranged GETs into a file with positional writes, verified by
 //!   size and CRC (or MD5) before the file takes its name.
 //! - [`Transport`]: the seam under all of it — [`HyperTransport`] (hyper 1, pooled

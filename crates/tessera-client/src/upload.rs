@@ -2,7 +2,9 @@
 //! [`UploadPlan`], resumable, checked end to end.
 //!
 //! The plan decides which part to send, when to retry and when to give up; the uploader reads
-//! the bytes, sends the requests and reports what came of them. Each part is read just before
+//! the bytes, sends the requests and reports what came of them. Each part is checked as it is
+//! stored: by its CRC-64 and/or CRC-32C against the service's when checksums are on, else by
+//! its MD5 (sent as `Content-MD5`) against the part ETag. Each part is read just before
 //! it is sent and dropped once it is stored, so memory holds at most `concurrency` parts for a
 //! file (a reader cannot be read twice, so its parts waiting for a retry stay in memory too).
 
@@ -594,7 +596,9 @@ async fn send_part(
                 buf.freeze()
             }
         };
-        let digest = md5(&bytes);
+        // A CRC checked against the service's covers the part; MD5 (Content-MD5 and the
+        // ETag check) is the fallback, and costs more than both CRCs together.
+        let digest = (!want_crc64 && !want_crc32c).then(|| md5(&bytes));
         let part_digests = digests(&bytes);
         Ok((bytes, digest, part_digests))
     })
@@ -608,8 +612,8 @@ async fn send_part(
     } else {
         None
     };
-    let req = client.upload_part_req(bucket, key, upload_id, number, bytes, &digest, checksum.as_ref())?;
-    let out = client.upload_part_once(&req, &digest).await?;
+    let req = client.upload_part_req(bucket, key, upload_id, number, bytes, digest.as_ref(), checksum.as_ref())?;
+    let out = client.upload_part_once(&req, digest.as_ref()).await?;
     drop(req);
     let what = format!("part {}", number.get());
     check_crc64(want_crc64, part_digests.crc64, out.crc64ecma, &what)?;

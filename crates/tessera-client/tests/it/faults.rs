@@ -182,3 +182,29 @@ async fn a_wrong_crc64_answer_is_caught_and_the_part_sent_again() {
     let err = Uploader::new(client, options).upload_file(&path, "crc", "k").await.unwrap_err();
     assert!(matches!(err, tessera_client::ClientError::Integrity(_)), "{err}");
 }
+
+#[tokio::test]
+async fn without_checksums_a_part_etag_that_is_not_its_md5_fails_the_upload() {
+    let dir = tempfile::tempdir().unwrap();
+    let transport = Arc::new(server().await);
+    support::client(Dialect::Aws, Arc::clone(&transport)).create_bucket("md5").await.unwrap();
+    let client = support::client(
+        Dialect::Aws,
+        EditAnswer {
+            inner: transport,
+            matches: is_upload_part,
+            edit: |h| {
+                h.insert("etag", http::HeaderValue::from_static("\"00000000000000000000000000000000\""));
+            },
+            times: usize::MAX,
+            edited: Arc::new(AtomicUsize::new(0)),
+        },
+    );
+    let path = dir.path().join("m");
+    std::fs::write(&path, data((MIN_PART * 2) as usize, 9)).unwrap();
+    let mut options = small_parts(MIN_PART, 1);
+    options.checksums = Checksums::None;
+    options.retry = support::fast_retry(1);
+    let err = Uploader::new(client, options).upload_file(&path, "md5", "k").await.unwrap_err();
+    assert!(matches!(err, tessera_client::ClientError::Integrity(ref m) if m.contains("MD5")), "{err}");
+}
