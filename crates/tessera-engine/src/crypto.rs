@@ -630,3 +630,32 @@ fn split_key(line: &str) -> Option<(String, &str)> {
     }
     Some((line[..end].to_owned(), &line[end..]))
 }
+
+/// The piece of one part that a range read of an object covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartSlice {
+    /// The part's index in the object's layout.
+    pub index: usize,
+    /// The bytes to read, as offsets into the object.
+    pub object_range: std::ops::Range<u64>,
+    /// Where `object_range` starts within the part: the keystream offset to decrypt from.
+    pub part_offset: u64,
+}
+
+/// Splits the object range `range` over parts of lengths `part_lens` (in object order), so
+/// each piece is read and decrypted with its own part's key from the right offset. Empty
+/// parts and pieces are skipped; a range beyond the parts is cut at their end.
+pub fn split_range(part_lens: &[u64], range: std::ops::Range<u64>) -> Vec<PartSlice> {
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    for (index, &len) in part_lens.iter().enumerate() {
+        let end = start.saturating_add(len);
+        let lo = range.start.max(start);
+        let hi = range.end.min(end);
+        if lo < hi {
+            out.push(PartSlice { index, object_range: lo..hi, part_offset: lo - start });
+        }
+        start = end;
+    }
+    out
+}

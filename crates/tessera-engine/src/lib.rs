@@ -10,7 +10,9 @@
 //! [`Output`](tessera_proto::ops::Output)s or [`S3Error`](tessera_proto::ops::S3Error)s for
 //! `tessera-http` to render in the request's dialect. It does not encrypt data yet (issue 8):
 //! SSE-S3 and SSE-KMS requests are validated, recorded and echoed; SSE-C is refused with
-//! `NotImplemented`.
+//! `NotImplemented`. The building blocks for it are here and tested: [`KeyRing`] (named
+//! master keys, data keys wrapped by encrypt-then-MAC), [`ctr_stream`] (AES-256-CTR
+//! seekable by byte offset) and [`CustomerKeyCheck`] (SSE-C keys recognised, never stored).
 //!
 //! Who should use it: `tessera-server` drives it over HTTP; embedders that want S3 behaviour
 //! over their own storage or transport use it with any `Store` and a runtime of their choice.
@@ -42,6 +44,7 @@
 
 mod buckets;
 mod config;
+mod crypto;
 mod digest;
 mod engine;
 mod error;
@@ -52,6 +55,11 @@ mod objects;
 mod request;
 
 pub use config::EngineConfig;
+pub use crypto::{
+    CryptoError, CustomerKeyCheck, DATA_ALGORITHM, DataKeyError, DataKeyRecord, IV_LEN, KEY_LEN, KeyFileError,
+    KeyMaterial, KeyRing, Keystream, PartSlice, RandomSource, SSE_S3_KEY_ID, SecretKey, SharedRandom, WRAP_ALGORITHM,
+    WrappedKey, ctr_stream, split_range,
+};
 pub use engine::Engine;
 pub use request::{
     CounterIds, EngineRequest, EngineResponse, IdSource, Payload, PayloadSummary, RequestBody, SummarySource,
