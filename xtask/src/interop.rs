@@ -19,7 +19,7 @@ fn python(venv: &Path) -> PathBuf {
 
 /// Makes the virtual environment and installs the requirements unless already done for this
 /// exact requirements file.
-fn ensure_venv() -> Result<PathBuf, String> {
+pub(crate) fn ensure_venv() -> Result<PathBuf, String> {
     let venv = venv_dir();
     let requirements = workspace_root().join("tests/interop/requirements.txt");
     let wanted = std::fs::read_to_string(&requirements).map_err(|e| format!("{}: {e}", requirements.display()))?;
