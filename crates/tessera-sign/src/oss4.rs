@@ -3,7 +3,9 @@
 
 use crate::body::Payload;
 use crate::head::{Param, RequestHead, ResourceView, find_param, param_str};
-use crate::sigv4::{check_presign_window, check_skew, comma_fields, derive_key, split_credential, string_to_sign};
+use crate::sigv4::{
+    check_presign_window, check_skew, comma_fields, derive_key, push_canonical_query, split_credential, string_to_sign,
+};
 use crate::util::{ct_eq, format_amz_date, hmac_sha256, parse_amz_date, parse_hex, uri_encode_into, uri_encode_str};
 use crate::{Secret, SignError};
 
@@ -95,30 +97,8 @@ fn canonical_request(head: &RequestHead<'_>, res: &ResourceView<'_>, additional:
     uri.extend_from_slice(&res.key(head));
     uri_encode_into(&mut out, &uri, true);
     out.push(b'\n');
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = head
-        .params()
-        .into_iter()
-        .filter(|p| p.name != b"x-oss-signature")
-        .map(|p| {
-            let mut k = Vec::new();
-            uri_encode_into(&mut k, &p.name, false);
-            let mut v = Vec::new();
-            uri_encode_into(&mut v, p.value_or_empty(), false);
-            (k, v)
-        })
-        .collect();
-    pairs.sort();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        out.extend_from_slice(k);
-        // An empty value is written as the bare name (`uploads`, not `uploads=`).
-        if !v.is_empty() {
-            out.push(b'=');
-            out.extend_from_slice(v);
-        }
-    }
+    // An empty value is written as the bare name (`uploads`, not `uploads=`).
+    push_canonical_query(&mut out, head, b"x-oss-signature", true);
     out.push(b'\n');
     let mut names: Vec<&str> = head
         .headers()

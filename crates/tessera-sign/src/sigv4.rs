@@ -143,27 +143,7 @@ pub(crate) fn canonical_request(head: &RequestHead<'_>, signed_headers: &[String
     out.push(b'\n');
     uri_encode_into(&mut out, &head.decoded_path(), true);
     out.push(b'\n');
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = head
-        .params()
-        .into_iter()
-        .filter(|p| p.name != b"X-Amz-Signature")
-        .map(|p| {
-            let mut k = Vec::new();
-            uri_encode_into(&mut k, &p.name, false);
-            let mut v = Vec::new();
-            uri_encode_into(&mut v, p.value_or_empty(), false);
-            (k, v)
-        })
-        .collect();
-    pairs.sort();
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        if i > 0 {
-            out.push(b'&');
-        }
-        out.extend_from_slice(k);
-        out.push(b'=');
-        out.extend_from_slice(v);
-    }
+    push_canonical_query(&mut out, head, b"X-Amz-Signature", false);
     out.push(b'\n');
     for name in signed_headers {
         out.extend_from_slice(name.as_bytes());
@@ -385,4 +365,33 @@ pub(crate) fn presign_query(
 /// The `x-amz-*` query parameter `name`, if present (used by parse to detect presigning).
 pub(crate) fn has_presign_params(params: &[Param]) -> bool {
     find_param(params, "X-Amz-Signature").is_some() || find_param(params, "X-Amz-Credential").is_some()
+}
+
+/// The canonical query of SigV4 and OSS V4: every parameter but the signature, name and value
+/// RFC 3986-encoded (`/` too), sorted, joined by `&`. `bare_empty` writes a parameter without a
+/// value as its bare name (OSS V4: `uploads`) rather than `name=` (SigV4: `uploads=`).
+pub(crate) fn push_canonical_query(out: &mut Vec<u8>, head: &RequestHead<'_>, signature: &[u8], bare_empty: bool) {
+    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = head
+        .params()
+        .into_iter()
+        .filter(|p| p.name != signature)
+        .map(|p| {
+            let mut k = Vec::new();
+            uri_encode_into(&mut k, &p.name, false);
+            let mut v = Vec::new();
+            uri_encode_into(&mut v, p.value_or_empty(), false);
+            (k, v)
+        })
+        .collect();
+    pairs.sort();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'&');
+        }
+        out.extend_from_slice(k);
+        if !(bare_empty && v.is_empty()) {
+            out.push(b'=');
+            out.extend_from_slice(v);
+        }
+    }
 }
