@@ -2,11 +2,12 @@
 //! aws-chunked framing undone here, every byte digested once, and every declared digest checked
 //! before the stream ends — so a store never commits data that fails a check.
 
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll, ready};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_core::Stream;
 use http_body::Body;
 use hyper::body::Incoming;
@@ -30,6 +31,8 @@ pub(crate) struct CheckedBody<B = Incoming> {
     limit: u64,
     seen: u64,
     summary: Arc<OnceLock<PayloadSummary>>,
+    /// Decoded data of the current frame not yet handed out: slices of the frame, never copies.
+    pending: VecDeque<Bytes>,
     done: bool,
 }
 
@@ -60,12 +63,15 @@ impl<B> CheckedBody<B> {
             limit,
             seen: 0,
             summary: Arc::clone(&summary),
+            pending: VecDeque::new(),
             done: false,
         };
         (this, summary)
     }
 
     fn fail(&mut self, e: StoreError) -> Poll<Option<Result<Bytes, StoreError>>> {
+        // Nothing after an error: queued data of a frame that failed to decode is dropped.
+        self.pending.clear();
         self.done = true;
         Poll::Ready(Some(Err(e)))
     }
@@ -126,6 +132,12 @@ where
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
         loop {
+            if let Some(data) = this.pending.pop_front() {
+                return match this.accept(data) {
+                    Ok(data) => Poll::Ready(Some(Ok(data))),
+                    Err(e) => this.fail(e),
+                };
+            }
             if this.done {
                 return Poll::Ready(None);
             }
@@ -143,23 +155,17 @@ where
                 }
                 Some(Ok(frame)) => {
                     let Ok(raw) = frame.into_data() else { continue };
-                    let data = match &mut this.decoder {
-                        None => raw,
+                    match &mut this.decoder {
+                        None => this.pending.push_back(raw),
                         Some(decoder) => {
-                            let mut out = BytesMut::with_capacity(raw.len());
-                            if let Err(e) = decoder.decode_all(&raw, |d| out.extend_from_slice(d)) {
+                            // The decoder's data slices are sub-slices of the frame: share them.
+                            let pending = &mut this.pending;
+                            if let Err(e) = decoder.decode_all(&raw, |d| pending.push_back(raw.slice_ref(d))) {
                                 return this.fail(sign_error(e));
                             }
-                            out.freeze()
                         }
-                    };
-                    if data.is_empty() {
-                        continue;
                     }
-                    return match this.accept(data) {
-                        Ok(data) => Poll::Ready(Some(Ok(data))),
-                        Err(e) => this.fail(e),
-                    };
+                    this.pending.retain(|b| !b.is_empty());
                 }
             }
         }
