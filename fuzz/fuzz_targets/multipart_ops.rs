@@ -95,6 +95,7 @@ impl World {
                     md5: [b; 16],
                     checksum: (b & 1 == 0).then(|| Checksum::new(ChecksumAlgorithm::Crc32c, &[a, b, 0, 1]).expect("4 bytes")),
                     crc64ecma: u64::from(a),
+                    meta: String::new(),
                 };
                 let _ = self.table.finish_part(ticket, receipt, now);
             }

@@ -226,13 +226,14 @@ impl<S: Store> Engine<S> {
             let Some(default) = &rule.apply_server_side_encryption_by_default else { continue };
             let algorithm = default.sse_algorithm.trim();
             if algorithm == "AES256" {
+                self.sse_s3_ready()?;
                 continue;
             }
             let is_kms = Dialect::ALL.iter().any(|d| d.spec().kms_algorithms.contains(&algorithm));
             if !is_kms {
                 return Err(S3Error::new(ErrorCode::MalformedXML, "The SSEAlgorithm is not valid."));
             }
-            self.check_kms(default.kms_master_key_id.as_deref())?;
+            self.check_kms(default.kms_master_key_id.as_deref().filter(|k| !k.is_empty()))?;
         }
         config.encryption = Some(xml::to_xml_string(&sse, Dialect::Aws));
         self.update_config(bucket, record, &config).await?;
@@ -245,19 +246,6 @@ impl<S: Store> Engine<S> {
         config.encryption = None;
         self.update_config(bucket, record, &config).await?;
         ok(Output::NoContent)
-    }
-
-    /// KMS requested: fails unless KMS is configured and the key (if named) is known.
-    pub(crate) fn check_kms(&self, key_id: Option<&str>) -> Result<(), S3Error> {
-        if self.config.kms_keys.is_empty() {
-            return Err(S3Error::code(ErrorCode::KmsServiceNotEnabled));
-        }
-        match key_id {
-            Some(k) if !self.config.kms_keys.iter().any(|known| known == k) => {
-                Err(S3Error::code(ErrorCode::KMSNotFoundException))
-            }
-            _ => Ok(()),
-        }
     }
 
     pub(crate) async fn get_bucket_acl(&self, cx: &Cx<'_>, bucket: &BucketName) -> Result<EngineResponse, S3Error> {

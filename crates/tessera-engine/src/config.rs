@@ -26,9 +26,10 @@ pub struct EngineConfig {
     /// How long a completed upload answers a retried Complete from memory (afterwards the
     /// engine still recognises the completed object by its upload id and ETag).
     pub completed_grace: Duration,
-    /// Names of the KMS master keys available; empty means no KMS is configured, and KMS
-    /// requests answer `KmsServiceNotEnabled`.
-    pub kms_keys: Vec<String>,
+    /// Encryption at rest: the master keys (SSE-S3's and the named KMS keys) and the random
+    /// source for data keys. `None`: SSE-S3 and SSE-C requests answer `NotImplemented`; KMS
+    /// requests, here and with a ring of no named keys, answer `KmsServiceNotEnabled`.
+    pub encryption: Option<crate::Encryption>,
     /// How often [`Engine::handle_timeout`](crate::Engine::handle_timeout) sweeps buckets with
     /// lifecycle Expiration rules for expired objects (S3 evaluates lifecycle daily).
     pub lifecycle_sweep_interval: Duration,
@@ -43,7 +44,7 @@ impl Default for EngineConfig {
             max_parts: MAX_PARTS,
             default_upload_expiry: None,
             completed_grace: Duration::from_secs(3600),
-            kms_keys: Vec::new(),
+            encryption: None,
             lifecycle_sweep_interval: Duration::from_secs(86_400),
         }
     }

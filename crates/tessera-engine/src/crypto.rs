@@ -23,7 +23,9 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use aes::Aes256;
 use base64::engine::general_purpose::STANDARD as B64;
@@ -34,7 +36,7 @@ use futures_util::StreamExt;
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tessera_store::ByteStream;
+use tessera_store::{ByteStream, StoreError};
 use zeroize::Zeroize;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -57,6 +59,7 @@ const LABEL_WRAP_MAC: &[u8] = b"tessera v1 wrap mac key";
 const LABEL_WRAP_TAG: &[u8] = b"tessera v1 wrapped data key";
 const LABEL_SSEC_DATA: &[u8] = b"tessera v1 sse-c data key";
 const LABEL_SSEC_CHECK: &[u8] = b"tessera v1 sse-c key check";
+const LABEL_ETAG: &[u8] = b"tessera v1 opaque etag";
 
 /// A source of cryptographically secure random bytes, injected by the front-end (the
 /// engine reads no random source itself).
@@ -574,9 +577,10 @@ impl Keystream {
         self.cipher.apply_keystream(data);
     }
 
-    /// Encrypts or decrypts one chunk into a new buffer and advances.
-    pub fn apply_bytes(&mut self, chunk: &Bytes) -> Bytes {
-        let mut buf = BytesMut::from(&chunk[..]);
+    /// Encrypts or decrypts one chunk and advances: in place when nothing else holds the
+    /// chunk, else into a new buffer.
+    pub fn apply_bytes(&mut self, chunk: Bytes) -> Bytes {
+        let mut buf = chunk.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
         self.cipher.apply_keystream(&mut buf);
         buf.freeze()
     }
@@ -591,7 +595,151 @@ pub fn ctr_stream(
     offset: u64,
 ) -> Result<ByteStream, CryptoError> {
     let mut keystream = Keystream::at(key, iv, offset)?;
-    Ok(Box::pin(data.map(move |chunk| chunk.map(|c| keystream.apply_bytes(&c)))))
+    Ok(Box::pin(data.map(move |chunk| chunk.map(|c| keystream.apply_bytes(c)))))
+}
+
+/// An ETag for an SSE-C or SSE-KMS object, which S3 does not make the MD5 of the data:
+/// HMAC-SHA256(data key, label ‖ MD5) cut to 16 bytes. Stable for the object, different for
+/// every upload of the same bytes, and it reveals nothing of the plaintext's MD5.
+pub fn opaque_etag(data_key: &SecretKey, md5: &[u8; 16]) -> [u8; 16] {
+    let full = hmac_parts(data_key.as_bytes(), &[LABEL_ETAG, md5]);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&full[..16]);
+    out
+}
+
+/// Master keys and the random source that together encrypt data at rest: what an engine
+/// needs to serve SSE-S3, SSE-KMS and SSE-C. Cheap to clone.
+#[derive(Clone)]
+pub struct Encryption {
+    keys: Arc<KeyRing>,
+    random: SharedRandom,
+}
+
+impl fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Encryption").field("keys", &self.keys).finish_non_exhaustive()
+    }
+}
+
+impl Encryption {
+    /// Encryption with `keys` (its SSE-S3 key, if set, serves `AES256`; its named keys serve
+    /// KMS) drawing data keys, IVs and salts from `random`.
+    pub fn new(keys: KeyRing, random: SharedRandom) -> Self {
+        Encryption { keys: Arc::new(keys), random }
+    }
+
+    /// The master keys.
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The random source.
+    pub fn random(&self) -> &dyn RandomSource {
+        self.random.as_ref()
+    }
+
+    /// A shared handle on the master keys.
+    pub fn shared_keys(&self) -> Arc<KeyRing> {
+        Arc::clone(&self.keys)
+    }
+}
+
+/// One stretch of a stream under one data key: `len` bytes starting at byte `offset` of the
+/// extent that `record` encrypted.
+#[derive(Clone, Debug)]
+pub struct CipherSegment {
+    /// How many bytes of the stream this segment covers.
+    pub len: u64,
+    /// The extent's key material.
+    pub record: DataKeyRecord,
+    /// Where the stretch starts within the extent (the keystream position).
+    pub offset: u64,
+}
+
+/// Decrypts (or encrypts) a stream that runs through `segments` in order, each under its own
+/// data key, opened from `keys` (with `customer` for SSE-C) only when the stream reaches it.
+/// Chunks may straddle segments. A key that cannot be opened, or a stream longer than its
+/// segments, ends the stream with an error.
+pub fn segmented_stream(
+    data: ByteStream,
+    keys: Arc<KeyRing>,
+    customer: Option<SecretKey>,
+    segments: Vec<CipherSegment>,
+) -> ByteStream {
+    Box::pin(Segmented { inner: data, keys, customer, segments: segments.into_iter(), current: None, done: false })
+}
+
+struct Segmented {
+    inner: ByteStream,
+    keys: Arc<KeyRing>,
+    customer: Option<SecretKey>,
+    segments: std::vec::IntoIter<CipherSegment>,
+    /// The keystream of the segment in hand and the bytes it still covers.
+    current: Option<(Keystream, u64)>,
+    done: bool,
+}
+
+impl Segmented {
+    fn apply(&mut self, buf: &mut [u8]) -> Result<(), StoreError> {
+        let mut pos = 0usize;
+        while pos < buf.len() {
+            if self.current.as_ref().is_none_or(|(_, left)| *left == 0) {
+                let segment = self
+                    .segments
+                    .next()
+                    .ok_or_else(|| StoreError::Corrupt("the stored data is longer than its key records".into()))?;
+                let key = self
+                    .keys
+                    .open(&segment.record, self.customer.as_ref().map(SecretKey::as_bytes))
+                    .map_err(|e| StoreError::Corrupt(format!("cannot open a data key: {e:?}")))?;
+                let keystream = Keystream::at(&key, &segment.record.iv, segment.offset)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.current = Some((keystream, segment.len));
+            }
+            let Some((keystream, left)) = self.current.as_mut() else {
+                return Err(StoreError::Corrupt("no keystream".into()));
+            };
+            let n = usize::try_from(*left).unwrap_or(usize::MAX).min(buf.len() - pos);
+            keystream.apply(&mut buf[pos..pos + n]);
+            pos += n;
+            *left -= n as u64;
+        }
+        Ok(())
+    }
+}
+
+impl futures_core::Stream for Segmented {
+    type Item = Result<Bytes, StoreError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                this.done = true;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(Some(Ok(chunk))) => {
+                // A chunk nobody else holds is transformed where it lies; a shared one is copied.
+                let mut buf = chunk.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                match this.apply(&mut buf) {
+                    Ok(()) => Poll::Ready(Some(Ok(buf.freeze()))),
+                    Err(e) => {
+                        this.done = true;
+                        Poll::Ready(Some(Err(e)))
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A shared, thread-safe handle on a random source.

@@ -237,8 +237,8 @@ impl<S: Store> Engine<S> {
             Operation::GetObjectAcl { bucket, key } => self.get_object_acl(&cx, &bucket, &key).await,
             Operation::PutObjectAcl { bucket, key, acl } => self.put_object_acl(&cx, &bucket, &key, acl, body).await,
             Operation::GetObjectAttributes { bucket, key, attributes, max_parts, part_number_marker, sse_customer } => {
-                let _ = sse_customer;
-                self.object_attributes(&cx, &bucket, &key, &attributes, max_parts, part_number_marker).await
+                let paging = (max_parts, part_number_marker);
+                self.object_attributes(&cx, &bucket, &key, &attributes, paging, sse_customer.as_ref()).await
             }
             Operation::CreateMultipartUpload { bucket, key, attributes, forbid_overwrite, encoding_url } => {
                 self.create_upload(&cx, bucket, key, attributes, forbid_overwrite, encoding_url).await
@@ -252,8 +252,7 @@ impl<S: Store> Engine<S> {
                 self.upload_part(&cx, &bucket, &key, &upload_id, part_number, length, sse, payload).await
             }
             Operation::UploadPartCopy { bucket, key, upload_id, part_number, source, source_range, sse } => {
-                let _ = sse;
-                self.upload_part_copy(&cx, &bucket, &key, &upload_id, part_number, source, source_range).await
+                self.upload_part_copy(&cx, &bucket, &key, &upload_id, part_number, source, source_range, sse).await
             }
             Operation::CompleteMultipartUpload {
                 bucket,
@@ -393,7 +392,11 @@ impl<S: Store> Engine<S> {
                 md5: Some(hex_md5(&p.md5)),
                 checksum: p.checksum.as_ref().map(|c| c.to_base64()),
                 crc64ecma: Some(p.crc64ecma),
-                sse: None,
+                data_key: if p.meta.is_empty() {
+                    None
+                } else {
+                    Some(serde_json::from_str(&p.meta).map_err(|e| internal(format!("unreadable part key: {e}")))?)
+                },
             });
         }
         let meta = ObjectMeta {

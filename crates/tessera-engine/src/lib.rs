@@ -8,11 +8,17 @@
 //! ([`Operation`](tessera_proto::ops::Operation) and [`Principal`](tessera_proto::ops::Principal)
 //! from `tessera-http` and `tessera-sign`), and answers leave as
 //! [`Output`](tessera_proto::ops::Output)s or [`S3Error`](tessera_proto::ops::S3Error)s for
-//! `tessera-http` to render in the request's dialect. It does not encrypt data yet (issue 8):
-//! SSE-S3 and SSE-KMS requests are validated, recorded and echoed; SSE-C is refused with
-//! `NotImplemented`. The building blocks for it are here and tested: [`KeyRing`] (named
-//! master keys, data keys wrapped by encrypt-then-MAC), [`ctr_stream`] (AES-256-CTR
-//! seekable by byte offset) and [`CustomerKeyCheck`] (SSE-C keys recognised, never stored).
+//! `tessera-http` to render in the request's dialect.
+//!
+//! # Encryption at rest
+//!
+//! With an [`Encryption`] in its [`EngineConfig`], the engine encrypts every object written
+//! with SSE-S3, SSE-KMS or SSE-C (asked for by the request or by the bucket's default
+//! encryption) as it streams into the store: AES-256-CTR under a fresh random data key per
+//! object, and per staged part of a multipart upload, wrapped by a master key of the
+//! [`KeyRing`] (SSE-S3, KMS) or derived from the customer's key (SSE-C), whose salted HMAC
+//! ([`CustomerKeyCheck`]) is all that is kept of it. Reads decrypt from any offset, part by
+//! part ([`segmented_stream`]). SSE-C reads, copies and parts must present the right key.
 //!
 //! Who should use it: `tessera-server` drives it over HTTP; embedders that want S3 behaviour
 //! over their own storage or transport use it with any `Store` and a runtime of their choice.
@@ -53,12 +59,13 @@ mod meta;
 mod multipart;
 mod objects;
 mod request;
+mod sse;
 
 pub use config::EngineConfig;
 pub use crypto::{
-    CryptoError, CustomerKeyCheck, DATA_ALGORITHM, DataKeyError, DataKeyRecord, IV_LEN, KEY_LEN, KeyFileError,
-    KeyMaterial, KeyRing, Keystream, PartSlice, RandomSource, SSE_S3_KEY_ID, SecretKey, SharedRandom, WRAP_ALGORITHM,
-    WrappedKey, ctr_stream, split_range,
+    CipherSegment, CryptoError, CustomerKeyCheck, DATA_ALGORITHM, DataKeyError, DataKeyRecord, Encryption, IV_LEN,
+    KEY_LEN, KeyFileError, KeyMaterial, KeyRing, Keystream, PartSlice, RandomSource, SSE_S3_KEY_ID, SecretKey,
+    SharedRandom, WRAP_ALGORITHM, WrappedKey, ctr_stream, opaque_etag, segmented_stream, split_range,
 };
 pub use engine::Engine;
 pub use request::{

@@ -8,9 +8,10 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_proto::ops::{AclRequest, ContentHeaders, ObjectAttributes, Principal, SseResponse};
-use tessera_proto::values::{Grantee, Permission, SseRequest, StorageClass, Tag, TagSet, UserMetadata};
+use tessera_proto::values::{Grantee, Permission, StorageClass, Tag, TagSet, UserMetadata};
 use tessera_proto::{Checksum, ChecksumAlgorithm, ChecksumType, Dialect, ETag, xml};
 
+use crate::crypto::{CustomerKeyCheck, DataKeyRecord, KeyMaterial};
 use crate::error::internal;
 use tessera_proto::ops::S3Error;
 
@@ -169,53 +170,31 @@ impl StoredAcl {
     }
 }
 
-/// Server-side encryption as recorded with an object, an upload, or one part.
+/// Server-side encryption as recorded with an object or an upload.
 ///
-/// Issue 8 (encryption at rest) fills the key fields; until then `encrypted` is false and
-/// the request is only recorded and echoed.
+/// Records written before encryption at rest have only `mode` and friends: their data is
+/// plaintext, and they are read as such.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredSse {
     /// `AES256` (SSE-S3), `KMS` or `C` (customer key).
     pub(crate) mode: String,
-    /// The KMS master key named.
+    /// The KMS master key that wraps the data keys (the ring's default when none was named).
     #[serde(default)]
     pub(crate) kms_key_id: Option<String>,
     /// Base64 MD5 of an SSE-C key (what responses echo).
     #[serde(default)]
     pub(crate) customer_key_md5: Option<String>,
-    /// Salted HMAC of an SSE-C key, to recognise it later (the key itself is never stored).
+    /// Recognises an upload's SSE-C key, which every part must repeat (the key itself is
+    /// never stored).
     #[serde(default)]
-    pub(crate) customer_key_hmac: Option<String>,
-    /// Whether the data is encrypted at rest (false: the request is recorded only).
+    pub(crate) customer_check: Option<CustomerKeyCheck>,
+    /// The data key of a single-extent object; the parts of a multipart object carry their
+    /// own ([`StoredPart::data_key`]).
     #[serde(default)]
-    pub(crate) encrypted: bool,
-    /// The data key, wrapped by the master key (base64).
-    #[serde(default)]
-    pub(crate) wrapped_key: Option<String>,
-    /// The id of the master key that wrapped it.
-    #[serde(default)]
-    pub(crate) master_key_id: Option<String>,
-    /// The cipher (`AES-256-CTR`).
-    #[serde(default)]
-    pub(crate) algorithm: Option<String>,
-    /// The initial counter block (base64).
-    #[serde(default)]
-    pub(crate) iv: Option<String>,
+    pub(crate) data_key: Option<DataKeyRecord>,
 }
 
 impl StoredSse {
-    pub(crate) fn from_request(sse: &SseRequest) -> Self {
-        match sse {
-            SseRequest::S3 => StoredSse { mode: "AES256".into(), ..StoredSse::default() },
-            SseRequest::Kms { key_id } => {
-                StoredSse { mode: "KMS".into(), kms_key_id: key_id.clone(), ..StoredSse::default() }
-            }
-            SseRequest::Customer(key) => {
-                StoredSse { mode: "C".into(), customer_key_md5: Some(key.key_md5_base64()), ..StoredSse::default() }
-            }
-        }
-    }
-
     pub(crate) fn response(&self) -> Option<SseResponse> {
         match self.mode.as_str() {
             "AES256" => Some(SseResponse::S3),
@@ -223,6 +202,21 @@ impl StoredSse {
             "C" => Some(SseResponse::Customer { key_md5: self.customer_key_md5.clone().unwrap_or_default() }),
             _ => None,
         }
+    }
+
+    /// Whether this is SSE-C.
+    pub(crate) fn is_customer(&self) -> bool {
+        self.mode == "C"
+    }
+
+    /// Whether `key` is the SSE-C key this object or upload was written with (`None` if
+    /// nothing here recognises keys: a record from before encryption at rest).
+    pub(crate) fn customer_matches(&self, key: &[u8; 32]) -> Option<bool> {
+        let check = self.customer_check.as_ref().or(match &self.data_key {
+            Some(DataKeyRecord { key: KeyMaterial::Customer(c), .. }) => Some(c),
+            _ => None,
+        })?;
+        Some(check.matches(key))
     }
 }
 
@@ -308,7 +302,8 @@ impl StoredAttributes {
                 .as_ref()
                 .map(|t| t.tags().iter().map(|t| (t.key.clone(), t.value.clone())).collect())
                 .unwrap_or_default(),
-            sse: attrs.sse.as_ref().map(StoredSse::from_request),
+            // Resolved by the engine (bucket default, KMS key, SSE-C check) before writing.
+            sse: None,
             website_redirect: attrs.website_redirect.as_ref().map(|w| w.as_str().to_owned()),
         }
     }
@@ -353,9 +348,9 @@ pub(crate) struct StoredPart {
     pub(crate) checksum: Option<String>,
     #[serde(default)]
     pub(crate) crc64ecma: Option<u64>,
-    /// Per-part encryption (issue 8: each staged part has its own data key).
+    /// The part's own data key, when the object is encrypted.
     #[serde(default)]
-    pub(crate) sse: Option<StoredSse>,
+    pub(crate) data_key: Option<DataKeyRecord>,
 }
 
 /// An object's checksum as stored.

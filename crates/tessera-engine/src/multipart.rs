@@ -18,6 +18,7 @@ use crate::engine::{CompleteCtx, Cx, Engine, mp_time, stage_ref};
 use crate::error::{self, access_denied, internal};
 use crate::meta::{FORMAT, ObjectMeta, StoredAttributes, StoredOwner, StoredSse, UploadMeta};
 use crate::request::{EngineResponse, Payload, PayloadSummary};
+use crate::sse::{Sealed, part_key};
 
 /// A CompleteMultipartUpload's parameters.
 pub(crate) struct Complete {
@@ -139,7 +140,8 @@ impl<S: Store> Engine<S> {
             return Err(access_denied());
         }
         let mut attrs = StoredAttributes::from_request(&attributes, cx.dialect, StoredOwner::of(cx.principal));
-        attrs.sse = self.resolve_sse(attributes.sse.as_ref(), &config)?;
+        let sse = self.resolve_sse(attributes.sse.as_ref(), &config)?;
+        attrs.sse = sse.map(|w| self.upload_sse(w)).transpose()?;
         if forbid_overwrite && self.object(&bucket, &key).await?.is_some() {
             return Err(S3Error::code(ErrorCode::FileAlreadyExists).with("Key", key.as_str()));
         }
@@ -182,7 +184,8 @@ impl<S: Store> Engine<S> {
     }
 
     /// Stages a part's bytes under a ticket and records it; the loser of a race on one part
-    /// number is discarded by the table.
+    /// number is discarded by the table. `meta` is the part's key record text.
+    #[allow(clippy::too_many_arguments)]
     async fn put_part(
         &self,
         cx: &Cx<'_>,
@@ -190,6 +193,7 @@ impl<S: Store> Engine<S> {
         id: &UploadId,
         number: PartNumber,
         declared: Option<u64>,
+        meta: String,
         stage: impl std::future::Future<Output = Result<(tessera_store::Staged, PayloadSummary), S3Error>>,
     ) -> Result<(ETag, PayloadSummary), S3Error> {
         let ticket = self.state().table.begin_part(id, number, declared, mp_time(cx.now));
@@ -207,12 +211,25 @@ impl<S: Store> Engine<S> {
             md5: summary.md5,
             checksum: summary.checksum.clone(),
             crc64ecma: summary.crc64ecma,
+            meta,
         };
         let finished = self.state().table.finish_part(ticket, receipt, mp_time(cx.now));
         let drained = self.drain().await;
         let etag = finished.map_err(error::multipart)?;
         drained?;
         Ok((etag, summary))
+    }
+
+    /// A fresh data key for a part of an encrypted upload, and the part's record text (its
+    /// key record as JSON; empty for a plaintext upload). SSE-C parts must repeat the
+    /// initiate's key.
+    fn seal_part(&self, view: &UploadView, given: Option<&SseRequest>) -> Result<(Option<Sealed>, String), S3Error> {
+        let upload = view.meta.as_ref().and_then(|m| m.attributes.sse.as_ref());
+        let customer = part_key(upload, given)?;
+        let Some(upload) = upload else { return Ok((None, String::new())) };
+        let sealed = self.seal(upload, customer.as_ref())?;
+        let meta = serde_json::to_string(&sealed.record).map_err(|e| internal(e.to_string()))?;
+        Ok((Some(sealed), meta))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -228,23 +245,14 @@ impl<S: Store> Engine<S> {
         payload: Payload,
     ) -> Result<EngineResponse, S3Error> {
         let view = self.upload_access(cx, bucket, key, id, false).await?;
-        match (&sse, cx.dialect) {
-            (None, _) => {}
-            (Some(_), Dialect::Oss) => {
-                return Err(error::invalid_argument("Server-side encryption headers are not allowed on UploadPart."));
-            }
-            (Some(SseRequest::Customer(_)), _) => {
-                return Err(S3Error::new(
-                    ErrorCode::NotImplemented,
-                    "Server-side encryption with customer-provided keys is not supported yet.",
-                ));
-            }
-            (Some(_), _) => {}
+        if sse.is_some() && cx.dialect == Dialect::Oss {
+            return Err(error::invalid_argument("Server-side encryption headers are not allowed on UploadPart."));
         }
+        let (sealed, meta) = self.seal_part(&view, sse.as_ref())?;
         let expected = length.map(|_| payload.length);
         let max = self.config.max_part_size;
-        let stage = self.stage_payload(bucket, payload, expected, max, view.checksum_algorithm);
-        let (etag, summary) = self.put_part(cx, bucket, id, number, expected, stage).await?;
+        let stage = self.stage_payload(bucket, payload, expected, max, view.checksum_algorithm, sealed.as_ref());
+        let (etag, summary) = self.put_part(cx, bucket, id, number, expected, meta, stage).await?;
         Ok(EngineResponse::new(Output::PartWritten {
             etag,
             crc64ecma: summary.crc64ecma,
@@ -264,9 +272,12 @@ impl<S: Store> Engine<S> {
         number: PartNumber,
         source: CopySource,
         source_range: Option<(u64, u64)>,
+        sse: Option<SseRequest>,
     ) -> Result<EngineResponse, S3Error> {
         let view = self.upload_access(cx, bucket, key, id, false).await?;
-        let (record, _) = self.copy_source(cx, &source).await?;
+        let (sealed, meta) = self.seal_part(&view, sse.as_ref())?;
+        let src = self.copy_source(cx, &source).await?;
+        let record = &src.record;
         let range = match source_range {
             None => 0..record.size,
             Some((first, last)) if first > last => {
@@ -284,8 +295,8 @@ impl<S: Store> Engine<S> {
         if len > self.config.max_part_size {
             return Err(S3Error::code(ErrorCode::EntityTooLarge));
         }
-        let stage = self.stage_copy(&source.bucket, &source.key, &record, range, bucket, view.checksum_algorithm);
-        let (etag, summary) = self.put_part(cx, bucket, id, number, Some(len), stage).await?;
+        let stage = self.stage_copy(&src, range, bucket, view.checksum_algorithm, sealed.as_ref());
+        let (etag, summary) = self.put_part(cx, bucket, id, number, Some(len), meta, stage).await?;
         let mut document = xml::CopyPartResult::new(cx.now, etag.clone());
         if let Some(c) = &summary.checksum {
             set_copy_part_checksum(&mut document, c);

@@ -13,11 +13,13 @@ use tessera_proto::{BucketName, ChecksumAlgorithm, ChecksumType, ETag, ErrorCode
 use tessera_store::{BucketRecord, ByteStream, ObjectRecord, ObjectWrite, Precondition, Staged, Store, StoreError};
 
 use crate::buckets::acl_from;
+use crate::crypto::SecretKey;
 use crate::digest::Digester;
 use crate::engine::{Cx, Engine};
 use crate::error::{self, access_denied, internal, invalid_part_number, invalid_request};
-use crate::meta::{BucketConfig, FORMAT, ObjectMeta, StoredAttributes, StoredChecksum, StoredOwner, StoredSse};
+use crate::meta::{FORMAT, ObjectMeta, StoredAttributes, StoredChecksum, StoredOwner, StoredSse};
 use crate::request::{EngineResponse, Payload, PayloadSummary, RequestBody, SummarySource};
+use crate::sse::{Sealed, WriteSse, read_key};
 
 /// A PutObject's parameters.
 pub(crate) struct Put {
@@ -45,6 +47,26 @@ pub(crate) struct Copy {
     pub(crate) attributes: ObjectAttributes,
     pub(crate) conditions: Conditions,
     pub(crate) forbid_overwrite: bool,
+}
+
+/// A copy source, looked up and checked: its record and metadata, and its SSE-C key.
+pub(crate) struct SourceRead<'a> {
+    pub(crate) bucket: &'a BucketName,
+    pub(crate) key: &'a ObjectKey,
+    pub(crate) record: ObjectRecord,
+    pub(crate) meta: ObjectMeta,
+    pub(crate) customer: Option<SecretKey>,
+}
+
+/// What a single-extent write records of its encryption, and its ETag.
+fn written_sse(sse: Option<WriteSse>, sealed: Option<Sealed>, md5: &[u8; 16]) -> (Option<StoredSse>, ETag) {
+    match (sse, sealed) {
+        (Some(w), Some(sealed)) => {
+            let etag = ETag::from_md5(&sealed.etag_md5(&w.stored, md5));
+            (Some(StoredSse { data_key: Some(sealed.record), ..w.stored }), etag)
+        }
+        (sse, _) => (sse.map(|w| w.stored), ETag::from_md5(md5)),
+    }
 }
 
 /// What conditional read headers decide.
@@ -163,39 +185,6 @@ impl<S: Store> Engine<S> {
         Ok(cond)
     }
 
-    /// Checks an SSE request against what the engine can do now, and fills in the bucket's
-    /// default encryption. SSE-S3 and KMS are recorded and echoed (encryption at rest is
-    /// issue 8); SSE-C is refused with `NotImplemented` until data is really encrypted.
-    pub(crate) fn resolve_sse(
-        &self,
-        requested: Option<&SseRequest>,
-        config: &BucketConfig,
-    ) -> Result<Option<StoredSse>, S3Error> {
-        match requested {
-            Some(SseRequest::Customer(_)) => Err(S3Error::new(
-                ErrorCode::NotImplemented,
-                "Server-side encryption with customer-provided keys is not supported yet.",
-            )),
-            Some(SseRequest::Kms { key_id }) => {
-                self.check_kms(key_id.as_deref())?;
-                Ok(requested.map(StoredSse::from_request))
-            }
-            Some(SseRequest::S3) => Ok(requested.map(StoredSse::from_request)),
-            None => {
-                let default = config
-                    .encryption()
-                    .and_then(|e| e.rules.into_iter().find_map(|r| r.apply_server_side_encryption_by_default));
-                Ok(default.map(|d| {
-                    if d.sse_algorithm.trim() == "AES256" {
-                        StoredSse { mode: "AES256".into(), ..StoredSse::default() }
-                    } else {
-                        StoredSse { mode: "KMS".into(), kms_key_id: d.kms_master_key_id, ..StoredSse::default() }
-                    }
-                }))
-            }
-        }
-    }
-
     /// Stages a payload and returns it with its digests; refuses a stream whose length is
     /// not `expected`, or (without an expected length) longer than `max`.
     pub(crate) async fn stage_payload(
@@ -205,20 +194,27 @@ impl<S: Store> Engine<S> {
         expected: Option<u64>,
         max: u64,
         algorithm: Option<ChecksumAlgorithm>,
+        seal: Option<&Sealed>,
     ) -> Result<(Staged, PayloadSummary), S3Error> {
         let Payload { stream, summary, .. } = payload;
         let stream = match expected {
             Some(_) => stream,
             None => crate::digest::capped(stream, max),
         };
+        // Digests are of the plaintext; the store sees only ciphertext when `seal` is given.
+        let encrypt = |s: ByteStream| match seal {
+            Some(seal) => seal.encrypt(s),
+            None => Ok(s),
+        };
         let (staged, summary) = match summary {
             SummarySource::Compute => {
                 let digester = Digester::new(algorithm);
-                let staged = self.store.stage(bucket, digester.wrap(stream)).await.map_err(error::store)?;
+                let stream = encrypt(digester.wrap(stream))?;
+                let staged = self.store.stage(bucket, stream).await.map_err(error::store)?;
                 (staged, Some(digester.summary()))
             }
             SummarySource::Provided(cell) => {
-                let staged = self.store.stage(bucket, stream).await.map_err(error::store)?;
+                let staged = self.store.stage(bucket, encrypt(stream)?).await.map_err(error::store)?;
                 (staged, cell.get().cloned())
             }
         };
@@ -233,20 +229,21 @@ impl<S: Store> Engine<S> {
         Ok((staged, summary))
     }
 
-    /// Stages `range` of an object (a copy source), digesting it.
+    /// Stages `range` of a copy source, decrypted (with `source.key` for SSE-C), digested, and
+    /// encrypted again under `seal` when given.
     pub(crate) async fn stage_copy(
         &self,
-        src_bucket: &BucketName,
-        src_key: &ObjectKey,
-        record: &ObjectRecord,
+        source: &SourceRead<'_>,
         range: Range<u64>,
         dest_bucket: &BucketName,
         algorithm: Option<ChecksumAlgorithm>,
+        seal: Option<&Sealed>,
     ) -> Result<(Staged, PayloadSummary), S3Error> {
         let length = range.end - range.start;
-        let stream = self.read_range(src_bucket, src_key, record, range).await?;
+        let stream = self.read_range(source.bucket, source.key, &source.record, range.clone()).await?;
+        let stream = self.decrypt(&source.meta, stream, range, source.customer.clone())?;
         let payload = Payload { stream, length, summary: SummarySource::Compute };
-        self.stage_payload(dest_bucket, payload, Some(length), length, algorithm).await
+        self.stage_payload(dest_bucket, payload, Some(length), length, algorithm, seal).await
     }
 
     async fn read_range(
@@ -309,12 +306,15 @@ impl<S: Store> Engine<S> {
             return Err(S3Error::code(ErrorCode::EntityTooLarge));
         }
         let mut attrs = StoredAttributes::from_request(&put.attributes, cx.dialect, StoredOwner::of(cx.principal));
-        attrs.sse = self.resolve_sse(put.attributes.sse.as_ref(), &config)?;
+        let sse = self.resolve_sse(put.attributes.sse.as_ref(), &config)?;
         let cond = self.write_precondition(bucket, key, &put.conditions, put.forbid_overwrite).await?;
+        let sealed = sse.as_ref().map(|w| self.seal(&w.stored, w.customer.as_ref())).transpose()?;
         let algorithm = put.attributes.checksum_algorithm;
-        let (staged, summary) = self.stage_payload(bucket, payload, expected, MAX_PUT_SIZE, algorithm).await?;
+        let (staged, summary) =
+            self.stage_payload(bucket, payload, expected, MAX_PUT_SIZE, algorithm, sealed.as_ref()).await?;
         let checksum = summary.checksum.as_ref().filter(|c| algorithm.is_none_or(|a| a == c.algorithm()));
-        let etag = ETag::from_md5(&summary.md5);
+        let etag;
+        (attrs.sse, etag) = written_sse(sse, sealed, &summary.md5);
         let sse = attrs.sse.as_ref().and_then(StoredSse::response);
         let meta = ObjectMeta {
             v: FORMAT,
@@ -364,11 +364,7 @@ impl<S: Store> Engine<S> {
             if !cx.may_read_object(&brecord, &config, &meta) {
                 return Err(access_denied());
             }
-            // No SSE-C object exists yet (SSE-C writes are refused), so a customer key on a
-            // read never applies, as S3 answers for unencrypted objects.
-            if read.sse_customer.is_some() {
-                return Err(invalid_request("The encryption parameters are not applicable to this object."));
-            }
+            let customer = read_key(meta.attributes.sse.as_ref(), read.sse_customer.as_ref())?;
             let etag = meta.etag();
             let last_modified = Timestamp::from_millis(record.modified);
             match check_read(&read.conditions, &etag, last_modified.as_secs()) {
@@ -381,8 +377,8 @@ impl<S: Store> Engine<S> {
             let range = self.served_range(&record, &meta, read.range, read.part_number)?;
             let body = if read.with_body {
                 let bytes = range.map_or(0..record.size, |r| r.first..r.last + 1);
-                match self.store.read(bucket, key, &record, bytes).await {
-                    Ok(s) => Some(s),
+                match self.store.read(bucket, key, &record, bytes.clone()).await {
+                    Ok(s) => Some(self.decrypt(&meta, s, bytes, customer)?),
                     Err(StoreError::NoSuchKey) if attempts < 3 => continue,
                     Err(StoreError::NoSuchKey) => return Err(no_such_key(key)),
                     Err(e) => return Err(error::store(e)),
@@ -513,20 +509,10 @@ impl<S: Store> Engine<S> {
 
     /// The source object of a copy, its bucket checked for read access and its copy
     /// conditions evaluated (any failed condition is 412, as S3 answers copies).
-    pub(crate) async fn copy_source(
-        &self,
-        cx: &Cx<'_>,
-        source: &CopySource,
-    ) -> Result<(ObjectRecord, ObjectMeta), S3Error> {
+    pub(crate) async fn copy_source<'a>(&self, cx: &Cx<'_>, source: &'a CopySource) -> Result<SourceRead<'a>, S3Error> {
         let (brecord, config) = self.bucket(&source.bucket).await?;
         if source.version_id.as_deref().is_some_and(|v| v != "null") {
             return Err(error::invalid_argument("Invalid version id specified"));
-        }
-        if source.sse_customer.is_some() {
-            return Err(S3Error::new(
-                ErrorCode::NotImplemented,
-                "Server-side encryption with customer-provided keys is not supported yet.",
-            ));
         }
         let Some((record, meta)) = self.object(&source.bucket, &source.key).await? else {
             return Err(if cx.may_list(&brecord, &config) { no_such_key(&source.key) } else { access_denied() });
@@ -534,11 +520,12 @@ impl<S: Store> Engine<S> {
         if !cx.may_read_object(&brecord, &config, &meta) {
             return Err(access_denied());
         }
+        let customer = read_key(meta.attributes.sse.as_ref(), source.sse_customer.as_ref())?;
         let modified = Timestamp::from_millis(record.modified).as_secs();
         if check_read(&source.conditions, &meta.etag(), modified) != ReadCheck::Proceed {
             return Err(precondition_failed());
         }
-        Ok((record, meta))
+        Ok(SourceRead { bucket: &source.bucket, key: &source.key, record, meta, customer })
     }
 
     pub(crate) async fn copy_object(
@@ -552,7 +539,8 @@ impl<S: Store> Engine<S> {
         if !cx.may_write(&record, &config) {
             return Err(access_denied());
         }
-        let (src_record, src_meta) = self.copy_source(cx, &copy.source).await?;
+        let src = self.copy_source(cx, &copy.source).await?;
+        let (src_record, src_meta) = (&src.record, &src.meta);
         let request = &copy.attributes;
         let same = copy.source.bucket == *bucket && copy.source.key == *key;
         let changes = copy.metadata_directive == MetadataDirective::Replace
@@ -598,14 +586,14 @@ impl<S: Store> Engine<S> {
         } else {
             src_meta.attributes.tags.clone()
         };
-        attrs.sse = self.resolve_sse(request.sse.as_ref(), &config)?;
+        let sse = self.resolve_sse(request.sse.as_ref(), &config)?;
         let cond = self.write_precondition(bucket, key, &copy.conditions, copy.forbid_overwrite).await?;
         let algorithm = src_meta.checksum.as_ref().and_then(|c| c.parse()).map(|(c, _)| c.algorithm());
         let algorithm = request.checksum_algorithm.or(algorithm);
-        let (staged, summary) = self
-            .stage_copy(&copy.source.bucket, &copy.source.key, &src_record, 0..src_record.size, bucket, algorithm)
-            .await?;
-        let etag = ETag::from_md5(&summary.md5);
+        let sealed = sse.as_ref().map(|w| self.seal(&w.stored, w.customer.as_ref())).transpose()?;
+        let (staged, summary) = self.stage_copy(&src, 0..src_record.size, bucket, algorithm, sealed.as_ref()).await?;
+        let etag;
+        (attrs.sse, etag) = written_sse(sse, sealed, &summary.md5);
         let sse = attrs.sse.as_ref().and_then(StoredSse::response);
         let meta = ObjectMeta {
             v: FORMAT,
@@ -757,10 +745,11 @@ impl<S: Store> Engine<S> {
         bucket: &BucketName,
         key: &ObjectKey,
         wanted: &[String],
-        max_parts: Option<u32>,
-        part_number_marker: Option<u32>,
+        (max_parts, part_number_marker): (Option<u32>, Option<u32>),
+        sse_customer: Option<&SseRequest>,
     ) -> Result<EngineResponse, S3Error> {
         let (_, record, meta) = self.object_for(cx, bucket, key, Permission::Read).await?;
+        read_key(meta.attributes.sse.as_ref(), sse_customer)?;
         let wants = |name: &str| wanted.iter().any(|w| w.trim().eq_ignore_ascii_case(name));
         let mut out = xml::GetObjectAttributesOutput::default();
         if wants("ETag") {

@@ -44,6 +44,7 @@ fn table_with_parts(checksum: Option<ChecksumAlgorithm>) -> (UploadTable, Upload
             md5: md5_of(n),
             checksum: checksum.map(|a| Checksum::new(a, &n.to_be_bytes()).unwrap()),
             crc64ecma: u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            meta: String::new(),
         };
         table.finish_part(ticket, receipt, Timestamp(2)).unwrap();
         parts.push(CompletePart { number, etag: ETag::from_md5(&md5_of(n)), checksum: None });
@@ -90,6 +91,7 @@ fn parts(c: &mut Criterion) {
                     md5: md5_of(77),
                     checksum: None,
                     crc64ecma: 1,
+                    meta: String::new(),
                 };
                 table.finish_part(ticket, receipt, Timestamp(6)).unwrap();
                 while let Some(a) = table.poll_action() {

@@ -205,7 +205,14 @@ impl Server {
         let name = format!("{}-{}-{}", ticket.upload_id(), ticket.part_number(), ticket.attempt());
         match stage(&self.dir.join("staging").join(&name), &mut req.body, req.content_length) {
             Ok((size, md5, crc64ecma)) => {
-                let receipt = PartReceipt { stage: StageRef::new(name), size, md5, checksum: None, crc64ecma };
+                let receipt = PartReceipt {
+                    stage: StageRef::new(name),
+                    size,
+                    md5,
+                    checksum: None,
+                    crc64ecma,
+                    meta: String::new(),
+                };
                 let result = self.table.finish_part(ticket, receipt, now());
                 self.drain();
                 let etag = result.map_err(|e| Response::from_error(&e))?;

@@ -61,6 +61,9 @@ pub struct PartReceipt {
     pub checksum: Option<Checksum>,
     /// Their CRC-64/XZ, always computed by the embedder, so every object has a combined one.
     pub crc64ecma: u64,
+    /// The embedder's own text about the part, kept with it and handed back in the assembly
+    /// (Tessera's engine keeps the part's wrapped data key here); empty for none.
+    pub meta: String,
 }
 
 /// One part listed in a CompleteMultipartUpload request.
@@ -139,6 +142,8 @@ pub struct AssemblyPart {
     pub checksum: Option<Checksum>,
     /// Its CRC-64/XZ.
     pub crc64ecma: u64,
+    /// The embedder's text about the part, from its receipt.
+    pub meta: String,
 }
 
 /// The order to make an object of staged parts, atomically.

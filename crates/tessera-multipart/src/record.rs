@@ -112,6 +112,9 @@ pub struct PartRecord {
     pub attempt: u64,
     /// When it finished uploading.
     pub last_modified: Timestamp,
+    /// The embedder's text about the part ([`PartReceipt::meta`](crate::PartReceipt::meta)).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub meta: String,
 }
 
 mod algorithm_name {

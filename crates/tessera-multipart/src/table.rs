@@ -476,6 +476,7 @@ impl UploadTable {
             crc64ecma: receipt.crc64ecma,
             attempt: ticket.attempt,
             last_modified: now,
+            meta: receipt.meta.clone(),
         };
         Ok(upload.parts.insert(ticket.part_number, part).map(|old| old.stage))
     }
@@ -781,6 +782,7 @@ fn plan_assembly(upload: &Upload, request: &CompleteRequest) -> Result<(Assembly
             md5: p.md5,
             checksum: p.checksum.clone(),
             crc64ecma: p.crc64ecma,
+            meta: p.meta.clone(),
         });
         offset += p.size;
     }

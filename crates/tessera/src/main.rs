@@ -10,12 +10,13 @@ use clap::{Parser, Subcommand};
 
 mod client_cmd;
 mod config;
+mod keys;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use config::{Backend, LogFormat, ServeArgs, ServeConfig};
-use tessera_engine::{Engine, EngineConfig, IdSource};
+use tessera_engine::{Encryption, Engine, EngineConfig, IdSource, RandomSource};
 use tessera_http::Routing;
 use tessera_proto::ops::Principal;
 use tessera_proto::values::Timestamp;
@@ -115,12 +116,14 @@ async fn run(config: ServeConfig) -> Result<(), String> {
     match config.backend.clone() {
         Backend::Memory => {
             tracing::info!("backend: memory (nothing survives this process)");
-            serve_store(MemoryStore::new(), config).await
+            let encryption = keys::load(config.kms_key_file.as_deref(), None)?;
+            serve_store(MemoryStore::new(), encryption, config).await
         }
         Backend::Fs(dir) => {
             let store = FsStore::open(&dir).await.map_err(|e| format!("{}: {e}", dir.display()))?;
             tracing::info!(data = %dir.display(), "backend: filesystem");
-            serve_store(store, config).await
+            let encryption = keys::load(config.kms_key_file.as_deref(), Some(&dir))?;
+            serve_store(store, encryption, config).await
         }
     }
 }
@@ -132,12 +135,7 @@ struct RandomIds;
 impl IdSource for RandomIds {
     fn next_upload_id(&self) -> String {
         let mut bytes = [0u8; 16];
-        // The OS source does not fail on the platforms Tessera runs on; a failure would repeat
-        // ids, so stop rather than risk two uploads sharing one.
-        if let Err(e) = getrandom::fill(&mut bytes) {
-            eprintln!("tessera: random source failed: {e}");
-            std::process::abort();
-        }
+        keys::OsRandom.fill(&mut bytes);
         hex::encode(bytes)
     }
 }
@@ -147,15 +145,16 @@ fn now() -> Timestamp {
     Timestamp::from_millis(u64::try_from(since.as_millis()).unwrap_or(u64::MAX))
 }
 
-async fn serve_store<S: Store>(store: S, config: ServeConfig) -> Result<(), String> {
-    if let Some(path) = &config.kms_key_file {
-        return Err(format!("{}: KMS master keys need server-side encryption, which is not built yet", path.display()));
+async fn serve_store<S: Store>(store: S, encryption: Encryption, config: ServeConfig) -> Result<(), String> {
+    let kms = encryption.keys().kms_key_names();
+    if !kms.is_empty() {
+        tracing::info!(keys = ?kms, default = ?encryption.keys().default_kms_key(), "KMS master keys loaded");
     }
     let engine_config = EngineConfig {
         region: config.region.clone(),
         min_part_size: config.min_part_size.clone(),
         default_upload_expiry: config.upload_expiry_days.map(|d| Duration::from_secs(u64::from(d) * 86_400)),
-        kms_keys: Vec::new(),
+        encryption: Some(encryption),
         ..EngineConfig::default()
     };
     let engine = Engine::open(Arc::new(store), engine_config, Box::new(RandomIds), now())

@@ -7,4 +7,5 @@ mod malformed;
 mod multipart;
 mod objects;
 mod restore;
+mod sse;
 mod util;

@@ -418,9 +418,6 @@ async fn encryption_requests<S: Store>(h: H<S>) {
     let err = h.run(with_sse(kms.clone()), &alice(), Dialect::Oss, payload(b"x")).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::KmsServiceNotEnabled);
     assert_eq!(err.code.status(), 403);
-    let customer = SseRequest::Customer(tessera_proto::values::CustomerKey::from_key([7; 32]));
-    let err = h.run(with_sse(customer), &alice(), Dialect::Aws, payload(b"x")).await.unwrap_err();
-    assert_eq!(err.code, ErrorCode::NotImplemented);
     let err = h
         .run(
             Operation::CreateMultipartUpload {
@@ -478,5 +475,5 @@ async fn kms_with_configured_keys<S: Store>(h: H<S>) {
 }
 both!(
     kms_with_configured_keys,
-    tessera_engine::EngineConfig { kms_keys: vec!["key-1".into()], ..tessera_engine::EngineConfig::default() }
+    tessera_engine::EngineConfig { encryption: Some(encryption(&[("key-1", 1)])), ..config() }
 );

@@ -1,14 +1,14 @@
 //! The harness: an engine over a store, a virtual clock, principals, and request helpers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use tessera_engine::{
-    CounterIds, Engine, EngineConfig, EngineRequest, EngineResponse, Payload, PayloadSummary, RequestBody,
-    SummarySource,
+    CounterIds, Encryption, Engine, EngineConfig, EngineRequest, EngineResponse, KeyRing, Payload, PayloadSummary,
+    RandomSource, RequestBody, SecretKey, SummarySource,
 };
 use tessera_proto::ops::{AclRequest, Conditions, Document, ObjectAttributes, Operation, Output, Principal, S3Error};
 use tessera_proto::values::{ByteRange, Timestamp};
@@ -147,13 +147,48 @@ macro_rules! both {
         }
     };
     ($name:ident) => {
-        $crate::both!($name, tessera_engine::EngineConfig::default());
+        $crate::both!($name, $crate::util::config());
     };
+}
+
+/// A deterministic random source (splitmix64): tests need repeatable keys, not secret ones.
+pub(crate) struct TestRandom(Mutex<u64>);
+
+impl RandomSource for TestRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        let mut state = self.0.lock().unwrap();
+        for byte in buf.iter_mut() {
+            *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = *state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            *byte = (z ^ (z >> 31)) as u8;
+        }
+    }
+}
+
+/// The SSE-S3 master key of every test engine.
+pub(crate) const SSE_S3_KEY: [u8; 32] = [0x5A; 32];
+
+/// Encryption with the test SSE-S3 key and the KMS keys `kms` (name, key byte), the first
+/// the default.
+pub(crate) fn encryption(kms: &[(&str, u8)]) -> Encryption {
+    let mut ring = KeyRing::new();
+    ring.set_sse_s3_key(SecretKey::from_bytes(SSE_S3_KEY));
+    for (name, byte) in kms {
+        ring.insert(*name, SecretKey::from_bytes([*byte; 32])).unwrap();
+    }
+    Encryption::new(ring, Arc::new(TestRandom(Mutex::new(7))))
+}
+
+/// The default test config: SSE-S3 available, no KMS keys.
+pub(crate) fn config() -> EngineConfig {
+    EngineConfig { encryption: Some(encryption(&[])), ..EngineConfig::default() }
 }
 
 /// A config whose parts may be as small as 10 bytes, in every dialect.
 pub(crate) fn small_parts() -> EngineConfig {
-    EngineConfig::default().with_min_part_size(10)
+    config().with_min_part_size(10)
 }
 
 impl<S: Store> H<S> {

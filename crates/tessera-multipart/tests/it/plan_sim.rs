@@ -64,6 +64,7 @@ impl Server {
                     md5: md5(&data),
                     checksum: None,
                     crc64ecma: Crc::Crc64Xz.checksum(&data),
+                    meta: String::new(),
                 };
                 let etag = self.table.finish_part(ticket, receipt, now);
                 self.drain(rng, now);

@@ -188,6 +188,7 @@ impl Sim {
             md5: md5(&s.data),
             checksum: algorithm.map(|a| checksum(a, &s.data)),
             crc64ecma: Crc::Crc64Xz.checksum(&s.data),
+            meta: String::new(),
         };
         match self.table.finish_part(s.ticket, receipt, self.now()) {
             Ok(etag) => {

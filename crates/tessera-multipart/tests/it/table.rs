@@ -484,3 +484,34 @@ fn a_ticket_of_an_aborted_upload_never_lands_in_a_new_upload_with_its_id() {
     assert_eq!(discards(&drain(&mut table)), ["stale"]);
     assert_eq!(table.upload(&id("u")).unwrap().part_count(), 0);
 }
+
+#[test]
+fn a_parts_own_text_is_persisted_restored_and_handed_to_the_assembly() {
+    let mut table = small_table();
+    table.create(id("u"), new_upload("bkt", "k"), t(0)).unwrap();
+    let mut record = match &drain(&mut table)[..] {
+        [Action::PersistUpload { record, .. }] => (**record).clone(),
+        other => panic!("{other:?}"),
+    };
+    for (n, meta) in [(1, "key-of-part-1"), (2, "")] {
+        let ticket = table.begin_part(&id("u"), pn(n), None, t(1)).unwrap();
+        let mut r = receipt(&format!("s{n}"), b"0123456789", None);
+        r.meta = meta.to_owned();
+        table.finish_part(ticket, r, t(2)).unwrap();
+    }
+    for action in drain(&mut table) {
+        let Action::PersistPart { part, .. } = action else { panic!("{action:?}") };
+        record.apply_part(part);
+    }
+    // The record survives serialization (an empty text is left out) and a restart.
+    let json = serde_json::to_string(&record).unwrap();
+    assert_eq!(json.matches("\"meta\"").count(), 1, "{json}");
+    let record: UploadRecord = serde_json::from_str(&json).unwrap();
+    let mut restored = small_table();
+    restored.restore([record]).unwrap();
+    let request = CompleteRequest::new(vec![listed(1, b"0123456789"), listed(2, b"0123456789")]);
+    assert_eq!(restored.complete(&id("u"), &request, t(3)), Ok(Completion::Assembling));
+    let actions = drain(&mut restored);
+    let [Action::Assemble(assembly)] = &actions[..] else { panic!("{actions:?}") };
+    assert_eq!(assembly.parts.iter().map(|p| p.meta.as_str()).collect::<Vec<_>>(), ["key-of-part-1", ""]);
+}

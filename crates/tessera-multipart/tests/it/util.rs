@@ -58,5 +58,6 @@ pub(crate) fn receipt(stage: &str, data: &[u8], algorithm: Option<ChecksumAlgori
         md5: md5(data),
         checksum: algorithm.map(|a| checksum(a, data)),
         crc64ecma: Crc::Crc64Xz.checksum(data),
+        meta: String::new(),
     }
 }
