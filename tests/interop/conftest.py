@@ -6,6 +6,7 @@ Server contract (what this suite assumes about the binary in $TESSERA_BIN):
   $TESSERA_BIN serve --listen 127.0.0.1:PORT (--data DIR | --memory) --region us-east-1
                      --domain s3.local --domain obs.local --domain cos.local --domain oss.local
                      --domain ks3.local [--tls-cert CERT.pem --tls-key KEY.pem]
+                     [--kms-key-file KMS.toml]   (fs server: KMS_KEYS, the first is the default)
   env TESSERA_ACCESS_KEY / TESSERA_SECRET_KEY: the one credential pair.
   GET /_tessera/health answers 200 once the server is ready. It creates no bucket by itself.
 
@@ -33,6 +34,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from interop_support import ACCESS_KEY, DOMAINS, REGION, SECRET_KEY  # noqa: E402
 
 HEALTH_PATH = "/_tessera/health"
+
+# KMS master keys of the "fs" server (--kms-key-file, written into its temporary folder as
+# `name = "<64 hex>"` lines): the first one is the default key. The SSE tests read them from
+# `server.kms_keys` / `server.kms_default`.
+KMS_KEYS = {"interop-kms-main": "6b" * 32, "interop-kms-alt": "a7" * 32}
 STARTUP_TIMEOUT = 20.0
 LOG_TAIL_LINES = 60
 
@@ -140,6 +146,8 @@ class TesseraServer:
         self.args = []
         self.buckets = set()  # buckets created on this server (by adapter name)
         self.data_dir = None
+        self.kms_keys = KMS_KEYS if kind == "fs" else {}  # name -> hex master key
+        self.kms_default = next(iter(self.kms_keys), None)
 
     def __repr__(self):
         return "tessera[%s %s://127.0.0.1:%s]" % (self.kind, self.scheme, self.port)
@@ -159,6 +167,11 @@ class TesseraServer:
         if self.kind == "tls":
             cert, key = _make_cert(self.folder)
             args += ["--tls-cert", cert, "--tls-key", key]
+        if self.kms_keys:
+            kms_file = os.path.join(self.folder, "kms-keys.toml")
+            with open(kms_file, "w") as f:
+                f.writelines('%s = "%s"\n' % kv for kv in self.kms_keys.items())
+            args += ["--kms-key-file", kms_file]
         self.args = args
         env = dict(os.environ, TESSERA_ACCESS_KEY=ACCESS_KEY, TESSERA_SECRET_KEY=SECRET_KEY)
         env.setdefault("RUST_BACKTRACE", "1")
