@@ -1,9 +1,11 @@
 //! The engine: state, start-up, dispatch, the drain of the table's actions, timers.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use futures_util::future::join_all;
 use futures_util::lock::Mutex as AsyncMutex;
 use tessera_multipart::{Action, AssembleFailed, CompletedUpload, UploadRecord, UploadTable, UploadsQuery};
 use tessera_proto::ops::{Operation, Principal, S3Error};
@@ -38,9 +40,14 @@ pub(crate) struct State {
     pub(crate) completing: HashMap<UploadId, CompleteCtx>,
     /// Assembly outcomes waiting for their Complete request.
     pub(crate) outcomes: HashMap<UploadId, Result<CompletedUpload, S3Error>>,
-    /// Actions a cancelled drain had taken from the table but not finished: done first by
-    /// the next drain.
-    pub(crate) requeued: VecDeque<Action>,
+    /// Storage work taken from the table and not yet started, by sequence number.
+    pub(crate) pending: BTreeMap<u64, Queued>,
+    /// Sequence numbers of the work being performed now.
+    pub(crate) in_progress: BTreeSet<u64>,
+    /// Failures of watched work, by sequence number, until the request that queued it looks.
+    pub(crate) failures: HashMap<u64, S3Error>,
+    /// The next sequence number.
+    pub(crate) next_seq: u64,
     /// Lifecycle AbortIncompleteMultipartUpload rules with a prefix (bucket-wide rules live in
     /// the table's expiry): bucket → (prefix, after).
     pub(crate) prefix_rules: BTreeMap<BucketName, Vec<(String, Duration)>>,
@@ -48,6 +55,68 @@ pub(crate) struct State {
     pub(crate) expirations: BTreeMap<BucketName, Vec<Expiration>>,
     /// When the next sweep for expired objects is due (none without Expiration rules).
     pub(crate) next_sweep: Option<Timestamp>,
+}
+
+/// One piece of storage work the table asked for, queued.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    /// Work of one group is performed in order; groups run concurrently.
+    group: Group,
+    action: Action,
+    /// Whether a request waits for its outcome (else a failure is only logged by omission:
+    /// what it left behind is found again at the next start).
+    watched: bool,
+}
+
+/// What orders storage work: everything about one upload in queue order; work tied to no
+/// upload on its own.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Group {
+    Upload(UploadId),
+    Alone(u64),
+}
+
+impl State {
+    /// Moves the work the table has just asked for into the queue; returns its sequence
+    /// numbers. Called under the same lock as the table command that made the work, so the
+    /// range is exactly that command's work.
+    pub(crate) fn queue(&mut self, watched: bool) -> Range<u64> {
+        let start = self.next_seq;
+        let mut upload: Option<UploadId> = None;
+        while let Some(action) = self.table.poll_action() {
+            let group = match &action {
+                Action::PersistUpload { upload_id, .. }
+                | Action::PersistPart { upload_id, .. }
+                | Action::DeleteUpload { upload_id } => Some(upload_id.clone()),
+                Action::Assemble(a) => Some(a.upload_id.clone()),
+                // A discard belongs after the work of its command that came before it.
+                _ => None,
+            };
+            if group.is_some() {
+                upload = group;
+            }
+            let group = upload.clone().map_or(Group::Alone(self.next_seq), Group::Upload);
+            self.pending.insert(self.next_seq, Queued { group, action, watched });
+            self.next_seq += 1;
+        }
+        start..self.next_seq
+    }
+
+    /// The outcome of the work `range` once all of it is done (its first failure), or
+    /// `None` while some is queued or running.
+    fn outcome(&mut self, range: &Range<u64>) -> Option<Result<(), S3Error>> {
+        if self.pending.range(range.clone()).next().is_some() || self.in_progress.range(range.clone()).next().is_some()
+        {
+            return None;
+        }
+        let mut first = None;
+        for seq in range.clone() {
+            if let Some(e) = self.failures.remove(&seq) {
+                first.get_or_insert(e);
+            }
+        }
+        Some(first.map_or(Ok(()), Err))
+    }
 }
 
 /// One lifecycle Expiration rule: objects under `prefix` expire `after` their last
@@ -98,8 +167,13 @@ impl<S: Store> Engine<S> {
         let mut upload_buckets = HashMap::new();
         let mut referenced: HashSet<String> = HashSet::new();
         for (bucket, id, raw) in store.all_uploads().await.map_err(error::store)? {
-            let record: UploadRecord = serde_json::from_slice(&raw)
+            let mut record: UploadRecord = serde_json::from_slice(&raw)
                 .map_err(|e| internal(format!("unreadable upload record {bucket}/{id}: {e}")))?;
+            for (number, raw) in store.upload_parts(&bucket, &id).await.map_err(error::store)? {
+                let part: tessera_multipart::PartRecord = serde_json::from_slice(&raw)
+                    .map_err(|e| internal(format!("unreadable part record {bucket}/{id}/{number}: {e}")))?;
+                record.apply_part(part);
+            }
             for part in &record.parts {
                 referenced.insert(part.stage.as_str().to_owned());
             }
@@ -116,7 +190,10 @@ impl<S: Store> Engine<S> {
                 upload_buckets,
                 completing: HashMap::new(),
                 outcomes: HashMap::new(),
-                requeued: VecDeque::new(),
+                pending: BTreeMap::new(),
+                in_progress: BTreeSet::new(),
+                failures: HashMap::new(),
+                next_seq: 0,
                 prefix_rules: BTreeMap::new(),
                 expirations: BTreeMap::new(),
                 next_sweep: None,
@@ -298,55 +375,94 @@ impl<S: Store> Engine<S> {
 
     // ----- the table's storage work
 
-    /// Performs every action the table has queued, in order. Returns the first failure of
-    /// an action this call performed (the rest still run).
+    /// Waits until the work `range` is done, performing queued work meanwhile, and returns
+    /// the first failure of that work: a request learns the fate of its own work, whoever
+    /// performed it.
     ///
+    /// One caller at a time performs everything queued: the work of each upload in order,
+    /// different uploads concurrently (so a store that groups its syncs can group theirs).
     /// Cancellation-safe: the front-end may drop a request's future at any await (a client
-    /// that went away); an action taken from the table and not finished is put back and
-    /// performed first by the next drain, and re-performing any action is harmless.
-    pub(crate) async fn drain(&self) -> Result<(), S3Error> {
-        let _serial = self.persist.lock().await;
-        let mut first_error = None;
+    /// that went away); work taken and not finished is queued again and performed by the
+    /// next caller, and performing any work twice is harmless.
+    pub(crate) async fn settle(&self, range: Range<u64>) -> Result<(), S3Error> {
         loop {
-            let action = {
-                let mut state = self.state();
-                state.requeued.pop_front().or_else(|| state.table.poll_action())
-            };
-            let Some(action) = action else { break };
-            let mut in_flight = InFlight { engine: self, action: Some(action.clone()) };
-            let result = self.perform(action).await;
-            in_flight.action = None;
-            if let Err(e) = result {
-                first_error.get_or_insert(e);
+            if let Some(outcome) = self.state().outcome(&range) {
+                return outcome;
+            }
+            let _serial = self.persist.lock().await;
+            if let Some(outcome) = self.state().outcome(&range) {
+                return outcome;
+            }
+            loop {
+                let batch = {
+                    let mut state = self.state();
+                    let batch = std::mem::take(&mut state.pending);
+                    state.in_progress.extend(batch.keys().copied());
+                    batch
+                };
+                let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
+                for (seq, queued) in batch {
+                    groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
+                }
+                join_all(groups.into_values().map(|items| self.perform_group(items))).await;
+                // Work that work made (a completion's discards), which no request waits for,
+                // is done now rather than left for the next request.
+                if !self.state().pending.values().any(|q| !q.watched) {
+                    break;
+                }
             }
         }
-        first_error.map_or(Ok(()), Err)
     }
 
-    async fn perform(&self, action: Action) -> Result<(), S3Error> {
+    /// Settles everything queued so far.
+    pub(crate) async fn settle_all(&self) -> Result<(), S3Error> {
+        let end = self.state().next_seq;
+        self.settle(0..end).await
+    }
+
+    async fn perform_group(&self, items: VecDeque<(u64, Queued)>) {
+        let mut group = InFlight { engine: self, items };
+        while let Some((seq, queued)) = group.items.front() {
+            let (seq, watched) = (*seq, queued.watched);
+            let result = self.perform(&queued.action).await;
+            group.items.pop_front();
+            let mut state = self.state();
+            state.in_progress.remove(&seq);
+            if let Err(e) = result
+                && watched
+            {
+                state.failures.insert(seq, e);
+            }
+        }
+    }
+
+    async fn perform(&self, action: &Action) -> Result<(), S3Error> {
         match action {
-            Action::PersistUpload { upload_id, .. } | Action::PersistPart { upload_id, .. } => {
-                // Write the upload as it is now: writes are serialised, so the last write is
-                // always the newest snapshot.
-                let snapshot = {
-                    let state = self.state();
-                    state.table.upload(&upload_id).map(|u| (u.bucket().clone(), u.record()))
-                };
-                let Some((bucket, record)) = snapshot else { return Ok(()) };
-                let raw = serde_json::to_vec(&record).map_err(|e| internal(e.to_string()))?;
-                self.store.put_upload(&bucket, &upload_id, raw.into()).await.map_err(error::store)
+            Action::PersistUpload { upload_id, record } => {
+                let raw = serde_json::to_vec(record).map_err(|e| internal(e.to_string()))?;
+                self.store.put_upload(&record.bucket, upload_id, raw.into()).await.map_err(error::store)
+            }
+            Action::PersistPart { upload_id, part } => {
+                let bucket = self.state().upload_buckets.get(upload_id).cloned();
+                let Some(bucket) = bucket else { return Ok(()) };
+                let raw = serde_json::to_vec(part).map_err(|e| internal(e.to_string()))?;
+                match self.store.put_upload_part(&bucket, upload_id, part.number.get(), raw.into()).await {
+                    // Aborted meanwhile: the table has discarded the part's bytes.
+                    Ok(()) | Err(StoreError::NoSuchUpload) => Ok(()),
+                    Err(e) => Err(error::store(e)),
+                }
             }
             Action::Discard { stage } => {
-                if let Some((bucket, id)) = parse_stage_ref(&stage) {
+                if let Some((bucket, id)) = parse_stage_ref(stage) {
                     // Already gone is fine; anything left behind is swept at the next start.
                     let _ = self.store.discard(&bucket, id).await;
                 }
                 Ok(())
             }
             Action::DeleteUpload { upload_id } => {
-                let bucket = self.state().upload_buckets.remove(&upload_id);
+                let bucket = self.state().upload_buckets.remove(upload_id);
                 if let Some(bucket) = bucket {
-                    match self.store.delete_upload(&bucket, &upload_id).await {
+                    match self.store.delete_upload(&bucket, upload_id).await {
                         Ok(()) | Err(StoreError::NoSuchUpload) | Err(StoreError::NoSuchBucket) => {}
                         Err(e) => return Err(error::store(e)),
                     }
@@ -357,7 +473,7 @@ impl<S: Store> Engine<S> {
                 let id = assembly.upload_id.clone();
                 let ctx = self.state().completing.get(&id).copied();
                 let ctx = ctx.unwrap_or(CompleteCtx { cond: Precondition::Any, forbid_overwrite: false, now: 0 });
-                let outcome = self.assemble(&assembly, ctx).await;
+                let outcome = self.assemble(assembly, ctx).await;
                 let mut state = self.state();
                 state.completing.remove(&id);
                 let failure = outcome.as_ref().err().map(|e| AssembleFailed(e.to_string()));
@@ -366,6 +482,8 @@ impl<S: Store> Engine<S> {
                     failure.map_or(Ok(()), Err),
                     tessera_multipart::Timestamp(ctx.now),
                 );
+                // The upload's deletion and the discards of unlisted parts: nobody waits.
+                state.queue(false);
                 let result = match (outcome, handled) {
                     (Err(e), _) => Err(e),
                     (Ok(()), Ok(Some(done))) => Ok(done),
@@ -472,7 +590,7 @@ impl<S: Store> Engine<S> {
         if let Some(rules) = sweep {
             self.expire_objects(rules, now).await?;
         }
-        {
+        let work = {
             let mut state = self.state();
             state.table.handle_timeout(mp_time(now));
             let mut due = Vec::new();
@@ -489,8 +607,9 @@ impl<S: Store> Engine<S> {
                 // Already gone or being completed: nothing to expire.
                 let _ = state.table.abort(&id);
             }
-        }
-        self.drain().await
+            state.queue(true)
+        };
+        self.settle(work).await
     }
 
     /// Deletes the objects the Expiration rules say are due at `now`. A key written again
@@ -586,15 +705,21 @@ impl<S: Store> Engine<S> {
 }
 
 /// Puts an unfinished action back when a drain is cancelled.
+/// The rest of a group of work being performed: queued again if the drain is dropped.
 struct InFlight<'a, S: Store> {
     engine: &'a Engine<S>,
-    action: Option<Action>,
+    items: VecDeque<(u64, Queued)>,
 }
 
 impl<S: Store> Drop for InFlight<'_, S> {
     fn drop(&mut self) {
-        if let Some(action) = self.action.take() {
-            self.engine.state().requeued.push_front(action);
+        if self.items.is_empty() {
+            return;
+        }
+        let mut state = self.engine.state();
+        for (seq, queued) in self.items.drain(..) {
+            state.in_progress.remove(&seq);
+            state.pending.insert(seq, queued);
         }
     }
 }

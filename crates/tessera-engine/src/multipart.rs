@@ -158,15 +158,20 @@ impl<S: Store> Engine<S> {
             checksum_type: attributes.checksum_type,
             metadata,
         };
-        {
+        let work = {
             let mut state = self.state();
             state.table.create(id.clone(), new, mp_time(cx.now)).map_err(error::multipart)?;
             state.upload_buckets.insert(id.clone(), bucket.clone());
-        }
-        if let Err(e) = self.drain().await {
+            state.queue(true)
+        };
+        if let Err(e) = self.settle(work).await {
             // Not durable: take the upload back rather than hand out an id a restart loses.
-            let _ = self.state().table.abort(&id);
-            let _ = self.drain().await;
+            let work = {
+                let mut state = self.state();
+                let _ = state.table.abort(&id);
+                state.queue(true)
+            };
+            let _ = self.settle(work).await;
             return Err(e);
         }
         let document = xml::InitiateMultipartUploadResult {
@@ -213,10 +218,14 @@ impl<S: Store> Engine<S> {
             crc64ecma: summary.crc64ecma,
             meta,
         };
-        let finished = self.state().table.finish_part(ticket, receipt, mp_time(cx.now));
-        let drained = self.drain().await;
+        let (finished, work) = {
+            let mut state = self.state();
+            let finished = state.table.finish_part(ticket, receipt, mp_time(cx.now));
+            (finished, state.queue(true))
+        };
+        let settled = self.settle(work).await;
         let etag = finished.map_err(error::multipart)?;
-        drained?;
+        settled?;
         Ok((etag, summary))
     }
 
@@ -366,7 +375,7 @@ impl<S: Store> Engine<S> {
         let cond = self.write_precondition(bucket, key, &complete.conditions, complete.forbid_overwrite).await?;
         let ctx = CompleteCtx { cond, forbid_overwrite: complete.forbid_overwrite, now: cx.now.as_millis() };
         let mut attempt = 0;
-        let started = loop {
+        let (started, work) = loop {
             attempt += 1;
             let started = {
                 let mut state = self.state();
@@ -377,22 +386,23 @@ impl<S: Store> Engine<S> {
                     // An outcome left by a cancelled Complete of this upload is stale.
                     state.outcomes.remove(id);
                 }
-                started
+                (started, state.queue(true))
             };
+            let (started, work) = started;
             match started {
                 // Another Complete is assembling (or a cancelled one left its work queued):
                 // finish that work, then ask again — an identical list then answers its success.
                 Err(MultipartError::Completing) if attempt == 1 => {
-                    let _ = self.drain().await;
+                    let _ = self.settle_all().await;
                     self.state().outcomes.remove(id);
                 }
-                other => break other,
+                other => break (other, work),
             }
         };
         let done = match started.map_err(error::multipart)? {
             Completion::AlreadyCompleted(done) => done,
             Completion::Assembling => {
-                let drained = self.drain().await;
+                let drained = self.settle(work).await;
                 let outcome = self.state().outcomes.remove(id);
                 match outcome {
                     Some(Ok(done)) => done,
@@ -482,8 +492,12 @@ impl<S: Store> Engine<S> {
         id: &UploadId,
     ) -> Result<EngineResponse, S3Error> {
         self.upload_access(cx, bucket, key, id, true).await?;
-        self.state().table.abort(id).map_err(error::multipart)?;
-        self.drain().await?;
+        let work = {
+            let mut state = self.state();
+            state.table.abort(id).map_err(error::multipart)?;
+            state.queue(true)
+        };
+        self.settle(work).await?;
         Ok(EngineResponse::new(Output::NoContent))
     }
 

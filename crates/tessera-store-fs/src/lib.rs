@@ -56,6 +56,8 @@ const BUCKETS: TableDefinition<&str, &[u8]> = TableDefinition::new("buckets");
 const OBJECTS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("objects");
 const STAGED: TableDefinition<(&str, u64), u64> = TableDefinition::new("staged");
 const UPLOADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("uploads");
+/// Part records of uploads: (bucket, upload id, part number) → record.
+const UPLOAD_PARTS: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("upload_parts");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 
 /// Freed extents up to this many are unlinked before the operation returns; more go to the
@@ -79,7 +81,7 @@ pub struct FsOptions {
 
 impl Default for FsOptions {
     fn default() -> Self {
-        FsOptions { read_chunk: 1 << 20, write_batch: 4 << 20, metadata_cache: 128 << 20 }
+        FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20, metadata_cache: 8 << 20 }
     }
 }
 
@@ -110,8 +112,32 @@ struct Inner {
     pins: Mutex<Pins>,
     options: FsOptions,
     recovery: RecoveryReport,
+    flush: GroupCommit,
     // Held for the store's lifetime: the exclusive lock lives as long as this handle.
     _lock: File,
+}
+
+/// Group-commit bookkeeping: transactions committed without a sync are numbered; `durable`
+/// is the highest number a finished sync covers.
+#[derive(Debug, Default)]
+struct GroupCommit {
+    state: Mutex<SyncState>,
+    wake: std::sync::Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SyncState {
+    committed: u64,
+    durable: u64,
+    syncing: bool,
+    /// Ranges of numbers whose sync failed (the last few).
+    failed: Vec<(u64, u64)>,
+}
+
+impl GroupCommit {
+    fn lock(&self) -> MutexGuard<'_, SyncState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Extents being read, and freed extents waiting for their last reader.
@@ -143,6 +169,12 @@ fn require_bucket(db: &Database, name: &str) -> Result<redb::ReadTransaction, St
     let txn = db.begin_read().map_err(db_err)?;
     let exists = txn.open_table(BUCKETS).map_err(db_err)?.get(name).map_err(db_err)?.is_some();
     if exists { Ok(txn) } else { Err(StoreError::NoSuchBucket) }
+}
+
+/// Removes every part record of upload `id` in `bucket` within `txn`.
+fn remove_upload_parts(txn: &redb::WriteTransaction, bucket: &str, id: &str) -> Result<(), StoreError> {
+    let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+    t.retain_in((bucket, id, 0)..=(bucket, id, u32::MAX), |_, _| false).map_err(db_err)
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
@@ -196,6 +228,7 @@ impl FsStore {
             txn.open_table(OBJECTS).map_err(db_err)?;
             txn.open_table(STAGED).map_err(db_err)?;
             txn.open_table(UPLOADS).map_err(db_err)?;
+            txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
             txn.open_table(COUNTERS).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)?;
@@ -205,6 +238,7 @@ impl FsStore {
             inner: Arc::new(Inner {
                 root,
                 db: RwLock::new(Some(db)),
+                flush: GroupCommit::default(),
                 next_stage: AtomicU64::new(next_stage),
                 pins: Mutex::new(Pins::default()),
                 options,
@@ -392,6 +426,70 @@ impl Inner {
         }
     }
 
+    /// Commits `txn` and returns once it is durable (group commit).
+    ///
+    /// A writer that finds no sync running and none due commits durably on its own, as
+    /// before. Otherwise its transaction is committed without a sync, and one durable commit
+    /// (one fdatasync of the database file) then makes it and every other transaction
+    /// committed before that sync began durable together; a caller whose transaction
+    /// committed while a sync was running waits for the next one, which it may run itself.
+    /// So concurrent writers share syncs. Nothing is acknowledged before its
+    /// sync; callers free extents only after this returns. Other readers may see a write up
+    /// to one sync before it is durable.
+    fn commit(&self, db: &Database, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
+        let alone = {
+            let g = self.flush.lock();
+            !g.syncing && g.durable == g.committed
+        };
+        if alone {
+            // Nobody to share a sync with: a durable commit of its own (which also leaves
+            // redb free to reuse freed pages at once — what lets a full disk recover).
+            return txn.commit().map_err(db_err);
+        }
+        txn.set_durability(redb::Durability::None);
+        txn.commit().map_err(db_err)?;
+        let seq = {
+            let mut g = self.flush.lock();
+            g.committed += 1;
+            g.committed
+        };
+        let mut g = self.flush.lock();
+        loop {
+            if g.failed.iter().any(|&(lo, hi)| (lo..=hi).contains(&seq)) {
+                return Err(StoreError::Io(io::Error::other("the metadata sync covering this change failed")));
+            }
+            if g.durable >= seq {
+                return Ok(());
+            }
+            if !g.syncing {
+                g.syncing = true;
+                let (from, target) = (g.durable + 1, g.committed);
+                drop(g);
+                let synced = db.begin_write().map_err(db_err).and_then(|mut t| {
+                    t.set_durability(redb::Durability::Immediate);
+                    t.commit().map_err(db_err)
+                });
+                g = self.flush.lock();
+                g.syncing = false;
+                match synced {
+                    Ok(()) => g.durable = g.durable.max(target),
+                    Err(_) => {
+                        // What was committed since the last sync may be lost: fail every
+                        // writer waiting on it. Later syncs start after `target`.
+                        g.failed.push((from, target));
+                        if g.failed.len() > 64 {
+                            g.failed.remove(0);
+                        }
+                        g.durable = g.durable.max(target);
+                    }
+                }
+                self.flush.wake.notify_all();
+                continue;
+            }
+            g = self.flush.wake.wait(g).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+
     /// Writes a staged part's batches to its temp file, then fsyncs, renames and commits it.
     fn finish_stage(&self, bucket: &str, id: u64, len: u64, file: File) -> Result<Staged, StoreError> {
         file.sync_data()?;
@@ -425,7 +523,7 @@ impl Inner {
                     counters.insert(NEXT_STAGE, id + 1).map_err(db_err)?;
                 }
             }
-            txn.commit().map_err(db_err)
+            self.commit(db, txn)
         }
     }
 }
@@ -467,7 +565,7 @@ impl Store for FsStore {
                     }
                     t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
                 }
-                txn.commit().map_err(db_err)
+                inner.commit(db, txn)
             })
         })
         .await
@@ -500,7 +598,7 @@ impl Store for FsStore {
                     }
                     t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
                 }
-                txn.commit().map_err(db_err)
+                inner.commit(db, txn)
             })
         })
         .await
@@ -538,7 +636,7 @@ impl Store for FsStore {
                     }
                     buckets.remove(n).map_err(db_err)?;
                 }
-                txn.commit().map_err(db_err)
+                inner.commit(db, txn)
             })
         })
         .await
@@ -672,7 +770,7 @@ impl Store for FsStore {
                         return Err(StoreError::NoSuchStage);
                     }
                 }
-                txn.commit().map_err(db_err)?;
+                inner.commit(db, txn)?;
                 inner.free([stage.get()]);
                 Ok(())
             })
@@ -725,18 +823,23 @@ impl Store for FsStore {
                         return Err(StoreError::PreconditionFailed);
                     }
                     let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                    let mut layout = Vec::with_capacity(write.parts.len());
-                    for &stage in &write.parts {
-                        // A part listed twice is gone the second time.
-                        let len =
-                            staged.remove((b, stage.get())).map_err(db_err)?.ok_or(StoreError::NoSuchStage)?.value();
-                        layout.push(Extent { stage, len });
+                    // Removed in id order (the B-tree is walked once, leaf by leaf), laid out in
+                    // part order. A part listed twice is gone the second time.
+                    let mut by_id: Vec<(u64, usize)> =
+                        write.parts.iter().enumerate().map(|(i, stage)| (stage.get(), i)).collect();
+                    by_id.sort_unstable();
+                    let mut lens = vec![0u64; write.parts.len()];
+                    for (id, i) in by_id {
+                        lens[i] = staged.remove((b, id)).map_err(db_err)?.ok_or(StoreError::NoSuchStage)?.value();
                     }
+                    let layout: Vec<Extent> =
+                        write.parts.iter().zip(lens).map(|(&stage, len)| Extent { stage, len }).collect();
                     if let Some(id) = &upload {
                         let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
                         if uploads.remove((b, id.as_str())).map_err(db_err)?.is_none() {
                             return Err(StoreError::NoSuchUpload);
                         }
+                        remove_upload_parts(&txn, b, id.as_str())?;
                     }
                     let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
                     let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
@@ -752,7 +855,7 @@ impl Store for FsStore {
                     let freed = old.as_deref().map(codec::object_extents).transpose()?.unwrap_or_default();
                     (record, freed)
                 };
-                txn.commit().map_err(db_err)?;
+                inner.commit(db, txn)?;
                 inner.free(freed);
                 Ok(record)
             })
@@ -831,7 +934,7 @@ impl Store for FsStore {
                     objects.remove((b, k)).map_err(db_err)?;
                     old
                 };
-                txn.commit().map_err(db_err)?;
+                inner.commit(db, txn)?;
                 inner.free(old.layout.iter().map(|e| e.stage.get()));
                 Ok(old)
             })
@@ -895,7 +998,7 @@ impl Store for FsStore {
                     let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
                     t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?;
                 }
-                txn.commit().map_err(db_err)
+                inner.commit(db, txn)
             })
         })
         .await
@@ -920,6 +1023,15 @@ impl Store for FsStore {
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
             inner.with_db(|db| {
+                // Checked in a read transaction first: deleting what is gone (an upload its
+                // completion already removed) takes no writer's turn.
+                {
+                    let read = require_bucket(db, bucket.as_str())?;
+                    let t = read.open_table(UPLOADS).map_err(db_err)?;
+                    if t.get((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchUpload);
+                    }
+                }
                 let txn = db.begin_write().map_err(db_err)?;
                 {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
@@ -929,8 +1041,63 @@ impl Store for FsStore {
                     if t.remove((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchUpload);
                     }
+                    drop(t);
+                    remove_upload_parts(&txn, bucket.as_str(), id.as_str())?;
                 }
-                txn.commit().map_err(db_err)
+                inner.commit(db, txn)
+            })
+        })
+        .await
+    }
+
+    async fn put_upload_part(
+        &self,
+        bucket: &BucketName,
+        id: &UploadId,
+        number: u32,
+        record: Bytes,
+    ) -> Result<(), StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let (bucket, id) = (bucket.clone(), id.clone());
+        blocking(move || {
+            inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                {
+                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    if txn
+                        .open_table(UPLOADS)
+                        .map_err(db_err)?
+                        .get((bucket.as_str(), id.as_str()))
+                        .map_err(db_err)?
+                        .is_none()
+                    {
+                        return Err(StoreError::NoSuchUpload);
+                    }
+                    let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+                    t.insert((bucket.as_str(), id.as_str(), number), &record[..]).map_err(db_err)?;
+                }
+                inner.commit(db, txn)
+            })
+        })
+        .await
+    }
+
+    async fn upload_parts(&self, bucket: &BucketName, id: &UploadId) -> Result<Vec<(u32, Bytes)>, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let (bucket, id) = (bucket.clone(), id.clone());
+        blocking(move || {
+            inner.with_db(|db| {
+                let (b, u) = (bucket.as_str(), id.as_str());
+                let txn = require_bucket(db, b)?;
+                let t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.range((b, u, 0)..=(b, u, u32::MAX)).map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    out.push((k.value().2, Bytes::copy_from_slice(v.value())));
+                }
+                Ok(out)
             })
         })
         .await

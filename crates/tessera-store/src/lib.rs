@@ -254,11 +254,26 @@ pub trait Store: Send + Sync + 'static {
     /// every part, so this is one small metadata transaction.
     async fn put_upload(&self, bucket: &BucketName, id: &UploadId, record: Bytes) -> Result<(), StoreError>;
 
+    /// Writes (creates or replaces) the record of part `number` of upload `id`, durably: one
+    /// small record per part, so persisting an upload of n parts costs O(n) in all.
+    /// [`StoreError::NoSuchUpload`] if the upload has no record. Part records go with their
+    /// upload ([`Store::delete_upload`], [`Store::assemble`]'s `also_delete_upload`).
+    async fn put_upload_part(
+        &self,
+        bucket: &BucketName,
+        id: &UploadId,
+        number: u32,
+        record: Bytes,
+    ) -> Result<(), StoreError>;
+
+    /// The part records of upload `id`, by part number (none for an unknown upload).
+    async fn upload_parts(&self, bucket: &BucketName, id: &UploadId) -> Result<Vec<(u32, Bytes)>, StoreError>;
+
     /// An upload record, or `None`.
     async fn upload(&self, bucket: &BucketName, id: &UploadId) -> Result<Option<Bytes>, StoreError>;
 
-    /// Deletes an upload record ([`StoreError::NoSuchUpload`] if there is none). The staged
-    /// parts it names are the engine's to discard.
+    /// Deletes an upload record and its part records ([`StoreError::NoSuchUpload`] if there
+    /// is none). The staged parts they name are the engine's to discard.
     async fn delete_upload(&self, bucket: &BucketName, id: &UploadId) -> Result<(), StoreError>;
 
     /// The bucket's upload records, by id.

@@ -39,6 +39,18 @@ struct Bucket {
     objects: BTreeMap<ObjectKey, ObjectRecord>,
     staged: BTreeMap<StageId, u64>,
     uploads: BTreeMap<UploadId, Bytes>,
+    /// Part records of the uploads, by upload then part number.
+    upload_parts: BTreeMap<(UploadId, u32), Bytes>,
+}
+
+impl Bucket {
+    fn remove_upload_parts(&mut self, id: &UploadId) {
+        let numbers: Vec<u32> =
+            self.upload_parts.range((id.clone(), 0)..=(id.clone(), u32::MAX)).map(|((_, n), _)| *n).collect();
+        for n in numbers {
+            self.upload_parts.remove(&(id.clone(), n));
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -104,7 +116,13 @@ impl Store for MemoryStore {
         if inner.buckets.contains_key(name) {
             return Err(StoreError::BucketExists);
         }
-        let bucket = Bucket { record, objects: BTreeMap::new(), staged: BTreeMap::new(), uploads: BTreeMap::new() };
+        let bucket = Bucket {
+            record,
+            objects: BTreeMap::new(),
+            staged: BTreeMap::new(),
+            uploads: BTreeMap::new(),
+            upload_parts: BTreeMap::new(),
+        };
         inner.buckets.insert(name.clone(), bucket);
         Ok(())
     }
@@ -196,6 +214,7 @@ impl Store for MemoryStore {
                 return Err(StoreError::NoSuchUpload);
             }
             b.uploads.remove(id);
+            b.remove_upload_parts(id);
         }
         for extent in &layout {
             b.staged.remove(&extent.stage);
@@ -298,7 +317,33 @@ impl Store for MemoryStore {
     }
 
     async fn delete_upload(&self, bucket: &BucketName, id: &UploadId) -> Result<(), StoreError> {
-        self.lock().bucket_mut(bucket)?.uploads.remove(id).map(|_| ()).ok_or(StoreError::NoSuchUpload)
+        let mut state = self.lock();
+        let b = state.bucket_mut(bucket)?;
+        b.uploads.remove(id).ok_or(StoreError::NoSuchUpload)?;
+        b.remove_upload_parts(id);
+        Ok(())
+    }
+
+    async fn put_upload_part(
+        &self,
+        bucket: &BucketName,
+        id: &UploadId,
+        number: u32,
+        record: Bytes,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let b = state.bucket_mut(bucket)?;
+        if !b.uploads.contains_key(id) {
+            return Err(StoreError::NoSuchUpload);
+        }
+        b.upload_parts.insert((id.clone(), number), record);
+        Ok(())
+    }
+
+    async fn upload_parts(&self, bucket: &BucketName, id: &UploadId) -> Result<Vec<(u32, Bytes)>, StoreError> {
+        let state = self.lock();
+        let b = state.bucket(bucket)?;
+        Ok(b.upload_parts.range((id.clone(), 0)..=(id.clone(), u32::MAX)).map(|((_, n), r)| (*n, r.clone())).collect())
     }
 
     async fn list_uploads(&self, bucket: &BucketName) -> Result<Vec<(UploadId, Bytes)>, StoreError> {

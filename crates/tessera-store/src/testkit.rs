@@ -64,6 +64,7 @@ macro_rules! conformance_tests {
             listing_order_and_paging,
             keys_are_not_paths,
             uploads,
+            upload_part_records,
             concurrent_stages,
             concurrent_assemble_absent,
             concurrent_assemble_generation,
@@ -645,6 +646,42 @@ pub async fn uploads<S: Store>(t: &Backend<S>) {
     assert!(matches!(s.delete_upload(&a, &u1).await, Err(StoreError::NoSuchUpload)));
     assert_eq!(s.upload(&b, &u1).await.unwrap().as_deref(), Some(&b"b-one"[..]));
     assert_eq!(s.list_uploads(&a).await.unwrap().len(), 1);
+}
+
+/// Part records: per upload, replaced by number, listed in number order, gone with their
+/// upload (delete or assemble), refused for an upload that has no record.
+pub async fn upload_part_records<S: Store>(t: &Backend<S>) {
+    let s = &t.store;
+    let b = fresh(s, "up-parts").await;
+    let (u1, u2) = (upload_id("u1"), upload_id("u2"));
+    assert!(matches!(s.put_upload_part(&b, &u1, 1, Bytes::from_static(b"p")).await, Err(StoreError::NoSuchUpload)));
+    s.put_upload(&b, &u1, Bytes::from_static(b"header-1")).await.unwrap();
+    s.put_upload(&b, &u2, Bytes::from_static(b"header-2")).await.unwrap();
+    for n in [10_000u32, 2, 1, 300] {
+        s.put_upload_part(&b, &u1, n, Bytes::from(format!("u1-{n}"))).await.unwrap();
+    }
+    s.put_upload_part(&b, &u1, 2, Bytes::from_static(b"u1-2-again")).await.unwrap();
+    s.put_upload_part(&b, &u2, 1, Bytes::from_static(b"u2-1")).await.unwrap();
+    let parts = s.upload_parts(&b, &u1).await.unwrap();
+    let shown: Vec<(u32, &[u8])> = parts.iter().map(|(n, r)| (*n, &r[..])).collect();
+    assert_eq!(shown, [(1, &b"u1-1"[..]), (2, b"u1-2-again"), (300, b"u1-300"), (10_000, b"u1-10000")]);
+    assert_eq!(s.upload(&b, &u1).await.unwrap().as_deref(), Some(&b"header-1"[..]), "the header is untouched");
+    assert!(s.upload_parts(&b, &upload_id("none")).await.unwrap().is_empty());
+    // Deleting an upload deletes its parts, not another upload's.
+    s.delete_upload(&b, &u1).await.unwrap();
+    assert!(s.upload_parts(&b, &u1).await.unwrap().is_empty());
+    assert_eq!(s.upload_parts(&b, &u2).await.unwrap().len(), 1);
+    // A new upload under the old id starts with no parts.
+    s.put_upload(&b, &u1, Bytes::from_static(b"header-again")).await.unwrap();
+    assert!(s.upload_parts(&b, &u1).await.unwrap().is_empty());
+    s.delete_upload(&b, &u1).await.unwrap();
+    // Assembling with the upload deletes its part records in the same step.
+    let staged = s.stage(&b, stream_of(b"abc", 2)).await.unwrap();
+    s.assemble(&b, &key("k"), write(vec![staged.id], 1), Precondition::Any, Some(&u2)).await.unwrap();
+    assert!(s.upload_parts(&b, &u2).await.unwrap().is_empty());
+    assert!(s.list_uploads(&b).await.unwrap().is_empty());
+    s.delete_object(&b, &key("k"), Precondition::Any).await.unwrap();
+    s.delete_bucket(&b).await.unwrap();
 }
 
 /// Many stages at once (the same part uploaded twice, parallel parts): distinct ids, each

@@ -17,11 +17,14 @@ use tessera_store::{
 
 use crate::util::*;
 
-/// A memory store whose `assemble` hangs while `hang` is set.
+/// A memory store whose `assemble` hangs while `hang` is set (until `release` is
+/// notified), and whose part records of the upload `fail_parts_of` fail to persist.
 #[derive(Default)]
 struct Gated {
     inner: MemoryStore,
     hang: AtomicBool,
+    release: tokio::sync::Notify,
+    fail_parts_of: std::sync::Mutex<Option<UploadId>>,
 }
 
 #[async_trait]
@@ -59,7 +62,7 @@ impl Store for Gated {
         also_delete_upload: Option<&UploadId>,
     ) -> Result<ObjectRecord, StoreError> {
         if self.hang.load(Ordering::SeqCst) {
-            std::future::pending::<()>().await;
+            self.release.notified().await;
         }
         self.inner.assemble(bucket, key, write, cond, also_delete_upload).await
     }
@@ -97,6 +100,21 @@ impl Store for Gated {
     }
     async fn upload(&self, bucket: &BucketName, id: &UploadId) -> Result<Option<Bytes>, StoreError> {
         self.inner.upload(bucket, id).await
+    }
+    async fn put_upload_part(
+        &self,
+        bucket: &BucketName,
+        id: &UploadId,
+        number: u32,
+        record: Bytes,
+    ) -> Result<(), StoreError> {
+        if self.fail_parts_of.lock().unwrap().as_ref() == Some(id) {
+            return Err(StoreError::Io(std::io::Error::other("disk failure")));
+        }
+        self.inner.put_upload_part(bucket, id, number, record).await
+    }
+    async fn upload_parts(&self, bucket: &BucketName, id: &UploadId) -> Result<Vec<(u32, Bytes)>, StoreError> {
+        self.inner.upload_parts(bucket, id).await
     }
     async fn delete_upload(&self, bucket: &BucketName, id: &UploadId) -> Result<(), StoreError> {
         self.inner.delete_upload(bucket, id).await
@@ -186,4 +204,93 @@ async fn a_complete_dropped_mid_assembly_can_be_retried() {
     let r = engine.execute(request).await.unwrap();
     assert_eq!(collect(r.body.unwrap()).await, b"hello");
     assert!(store.list_uploads(&bucket("gate")).await.unwrap().is_empty());
+}
+
+async fn initiate(engine: &Engine<Gated>, k: &str) -> UploadId {
+    let op = Operation::CreateMultipartUpload {
+        bucket: bucket("gate"),
+        key: key(k),
+        attributes: Default::default(),
+        forbid_overwrite: false,
+        encoding_url: false,
+    };
+    let out = run(engine, op, RequestBody::Empty).await.unwrap();
+    let tessera_proto::ops::Document::InitiateMultipartUploadResult(doc) = doc_of(&out) else { panic!() };
+    UploadId::new(&doc.upload_id).unwrap()
+}
+
+fn part_op(k: &str, id: &UploadId, n: u32) -> Operation {
+    Operation::UploadPart {
+        bucket: bucket("gate"),
+        key: key(k),
+        upload_id: id.clone(),
+        part_number: pn(n),
+        content_length: 5,
+        length_unknown: false,
+        sse: None,
+    }
+}
+
+/// A request learns the fate of its own storage work even when another request performed it:
+/// a part whose record could not be persisted is never acknowledged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_whose_record_failed_is_refused_whoever_persisted_it() {
+    let store = Arc::new(Gated::default());
+    let config = EngineConfig::default().with_min_part_size(1);
+    let engine = Arc::new(
+        Engine::open(store.clone(), config, Box::new(CounterIds::new("g", 1)), Timestamp::from_millis(T0))
+            .await
+            .unwrap(),
+    );
+    let create = Operation::CreateBucket { bucket: bucket("gate"), location: None, acl: Default::default() };
+    run(&engine, create, RequestBody::Empty).await.unwrap();
+    let (good, bad) = (initiate(&engine, "g").await, initiate(&engine, "b").await);
+    *store.fail_parts_of.lock().unwrap() = Some(bad.clone());
+
+    for round in 0..4 {
+        let blocker = initiate(&engine, "c").await;
+        let Output::PartWritten { etag, .. } =
+            run(&engine, part_op("c", &blocker, 1), payload(b"hello")).await.unwrap()
+        else {
+            panic!()
+        };
+        // A Complete whose assembly hangs holds the storage queue; two parts queue behind it.
+        store.hang.store(true, Ordering::SeqCst);
+        let complete = Operation::CompleteMultipartUpload {
+            bucket: bucket("gate"),
+            key: key("c"),
+            upload_id: blocker.clone(),
+            conditions: Conditions::default(),
+            forbid_overwrite: false,
+            encoding_url: false,
+            complete_all: false,
+        };
+        let body = RequestBody::Xml(complete_body(&[(1, etag.clone())]));
+        let e = Arc::clone(&engine);
+        let holder = tokio::spawn(async move { run(&e, complete, body).await });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (first, second) = if round % 2 == 0 { (&good, &bad) } else { (&bad, &good) };
+        let mut tasks = Vec::new();
+        for id in [first, second] {
+            let (e, id) = (Arc::clone(&engine), id.clone());
+            let k = if id == good { "g" } else { "b" };
+            tasks.push(tokio::spawn(async move { (id.clone(), run(&e, part_op(k, &id, 1), payload(b"hello")).await) }));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        store.hang.store(false, Ordering::SeqCst);
+        store.release.notify_waiters();
+        holder.await.unwrap().expect("the blocking Complete finishes once released");
+        for task in tasks {
+            let (id, result) = task.await.unwrap();
+            if id == bad {
+                let err = result.expect_err("the part's record was never persisted");
+                assert_eq!(err.code.status(), 500, "round {round}: {err:?}");
+            } else {
+                assert!(result.is_ok(), "round {round}: {result:?}");
+            }
+        }
+    }
+    // The good upload's part is recorded; the bad one's is not.
+    assert_eq!(store.upload_parts(&bucket("gate"), &good).await.unwrap().len(), 1);
+    assert!(store.upload_parts(&bucket("gate"), &bad).await.unwrap().is_empty());
 }
