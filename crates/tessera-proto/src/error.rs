@@ -4,7 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 macro_rules! error_codes {
-    ($( $(#[$doc:meta])* $name:ident => $status:literal, $msg:literal; )*) => {
+    (@code $name:ident) => { stringify!($name) };
+    (@code $name:ident $code:literal) => { $code };
+    ($( $(#[$doc:meta])* $name:ident $(as $code:literal)? => $status:literal, $msg:literal; )*) => {
         /// An S3 error code. The set is open: codes Tessera does not name travel as
         /// [`ErrorCode::Custom`] with their own status.
         ///
@@ -30,7 +32,7 @@ macro_rules! error_codes {
             /// The code as written in `<Code>`.
             pub fn as_str(&self) -> &str {
                 match self {
-                    $( ErrorCode::$name => stringify!($name), )*
+                    $( ErrorCode::$name => error_codes!(@code $name $($code)?), )*
                     ErrorCode::Custom { code, .. } => code,
                 }
             }
@@ -54,7 +56,7 @@ macro_rules! error_codes {
             /// The named code spelt `s`, or a [`ErrorCode::Custom`] with status 400.
             pub fn from_code(s: &str) -> ErrorCode {
                 match s {
-                    $( stringify!($name) => ErrorCode::$name, )*
+                    $( error_codes!(@code $name $($code)?) => ErrorCode::$name, )*
                     other => ErrorCode::Custom { code: Cow::Owned(other.to_owned()), status: 400 },
                 }
             }
@@ -86,7 +88,7 @@ error_codes! {
     /// 403: KMS encryption was asked for but no KMS is configured.
     KmsServiceNotEnabled => 403, "KMS service is not enabled for this account.";
     /// 400: the KMS key id does not name a configured key.
-    KMSNotFoundException => 400, "The specified KMS key does not exist.";
+    KMSNotFoundException as "KMS.NotFoundException" => 400, "The specified KMS key does not exist.";
     /// 409: the object exists and overwriting was forbidden (OSS `x-oss-forbid-overwrite`).
     FileAlreadyExists => 409, "The object you specified already exists and can not be overwritten.";
     /// 400: a listed part was not found or its ETag does not match.
@@ -225,6 +227,8 @@ mod tests {
         assert_eq!(ErrorCode::AccessDenied.status(), 403);
         assert_eq!(ErrorCode::NoSuchUpload.status(), 404);
         assert_eq!(ErrorCode::KmsServiceNotEnabled.status(), 403);
+        assert_eq!(ErrorCode::KMSNotFoundException.as_str(), "KMS.NotFoundException");
+        assert_eq!(ErrorCode::from_code("KMS.NotFoundException"), ErrorCode::KMSNotFoundException);
         assert_eq!(ErrorCode::FileAlreadyExists.status(), 409);
         assert_eq!(ErrorCode::InvalidEncryptionAlgorithmError.status(), 400);
         assert_eq!(ErrorCode::MissingContentLength.status(), 411);

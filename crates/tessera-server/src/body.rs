@@ -34,6 +34,8 @@ pub(crate) struct CheckedBody<B = Incoming> {
     /// Decoded data of the current frame not yet handed out: slices of the frame, never copies.
     pending: VecDeque<Bytes>,
     done: bool,
+    /// Whether to make a [`PayloadSummary`] (MD5, CRC-64) for the store.
+    summarize: bool,
 }
 
 impl<B> CheckedBody<B> {
@@ -46,9 +48,29 @@ impl<B> CheckedBody<B> {
         limit: u64,
         extra: Option<ChecksumAlgorithm>,
     ) -> (Self, Arc<OnceLock<PayloadSummary>>) {
+        Self::with_summary(body, check, expected, limit, extra, true)
+    }
+
+    /// Wraps a body that is only checked (a small XML document): only the digests its request
+    /// declares are computed, and no summary is made.
+    pub(crate) fn checked_only(body: B, check: BodyCheck, expected: Option<u64>, limit: u64) -> Self {
+        Self::with_summary(body, check, expected, limit, None, false).0
+    }
+
+    fn with_summary(
+        body: B,
+        check: BodyCheck,
+        expected: Option<u64>,
+        limit: u64,
+        extra: Option<ChecksumAlgorithm>,
+        summarize: bool,
+    ) -> (Self, Arc<OnceLock<PayloadSummary>>) {
         let decoder = check.chunked_decoder(ChunkLimits::default());
-        let record = check.checksums.first().map(|c| c.algorithm()).or(check.trailer).or(extra);
-        let mut set = check.digests_needed().union(DigestSet { md5: true, crc64ecma: true, ..DigestSet::NONE });
+        let record =
+            if summarize { check.checksums.first().map(|c| c.algorithm()).or(check.trailer).or(extra) } else { None };
+        let always =
+            if summarize { DigestSet { md5: true, crc64ecma: true, ..DigestSet::NONE } } else { DigestSet::NONE };
+        let mut set = check.digests_needed().union(always);
         if let Some(alg) = record {
             set = set.with(alg);
         }
@@ -65,6 +87,7 @@ impl<B> CheckedBody<B> {
             summary: Arc::clone(&summary),
             pending: VecDeque::new(),
             done: false,
+            summarize,
         };
         (this, summary)
     }
@@ -109,6 +132,9 @@ impl<B> CheckedBody<B> {
             (None, Some(alg)) => digests.checksum(alg),
             (None, None) => None,
         };
+        if !self.summarize {
+            return Ok(());
+        }
         let (Some(md5), Some(crc64ecma)) = (digests.md5, digests.crc64ecma) else {
             return Err(StoreError::input(ErrorCode::InternalError, "body digests were not computed"));
         };

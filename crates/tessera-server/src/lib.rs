@@ -8,6 +8,7 @@
 
 mod body;
 mod header_case;
+mod leftover;
 mod listener;
 mod s3;
 

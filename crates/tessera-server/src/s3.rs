@@ -21,6 +21,7 @@ use tessera_sign::{BodyCheck, RequestHead, ResourceView, Secret, SignError};
 use tessera_store::Store;
 
 use crate::body::CheckedBody;
+use crate::leftover::{Leftover, Tracked};
 use crate::listener::{ConnInfo, Handler, ResponseBody};
 use crate::{empty, full};
 
@@ -111,7 +112,7 @@ impl<S: Store> S3Service<S> {
 
     async fn serve(
         &self,
-        req: Request<Incoming>,
+        req: Request<Tracked>,
         request_id: &str,
     ) -> (Dialect, Result<Response<ResponseBody>, S3Error>) {
         let (parts, body) = req.into_parts();
@@ -141,7 +142,7 @@ impl<S: Store> S3Service<S> {
     async fn authorized(
         &self,
         parts: Parts,
-        body: Incoming,
+        body: Tracked,
         route: Route,
         auth: Option<tessera_sign::Authorization>,
         dialect: Dialect,
@@ -182,7 +183,7 @@ impl<S: Store> S3Service<S> {
                 })
             }
             _ if takes_xml(&op) => {
-                let (stream, _) = CheckedBody::new(body, check, framing.decoded_length, MAX_XML_BODY, None);
+                let stream = CheckedBody::checked_only(body, check, framing.decoded_length, MAX_XML_BODY);
                 let bytes: Vec<Bytes> =
                     stream.try_collect().await.map_err(|e| S3Error::new(e.code(), e.to_string()))?;
                 if bytes.is_empty() { RequestBody::Empty } else { RequestBody::Xml(bytes.concat().into()) }
@@ -252,6 +253,9 @@ impl<S: Store> Handler for S3Service<S> {
         let request_id = self.request_id();
         let method = req.method().clone();
         let uri = req.uri().clone();
+        let leftover = Leftover::default();
+        let (parts, body) = req.into_parts();
+        let req = Request::from_parts(parts, Tracked::new(body, leftover.clone()));
         let (dialect, result) = self.serve(req, &request_id).await;
         let mut response = match result {
             Ok(response) => response,
@@ -267,6 +271,9 @@ impl<S: Store> Handler for S3Service<S> {
                     .map(|b| if method == Method::HEAD { empty() } else { full(b) })
             }
         };
+        if !leftover.settle().await {
+            response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let header_case = self.header_case.get_or_init(crate::header_case::canonical_case).await;
         response.extensions_mut().extend(header_case.clone());
         let date = tessera_proto::values::format_http_date(now().as_secs());

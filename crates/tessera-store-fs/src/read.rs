@@ -8,7 +8,7 @@ use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tessera_store::{ByteStream, Extent, StoreError};
 use tokio::task::JoinHandle;
 
@@ -65,8 +65,14 @@ struct Reader {
     file: Option<(u64, Arc<File>)>,
     chunk: usize,
     ahead: Option<Ahead>,
+    /// Chunks handed out, kept to read into again once the consumer has let go of them: no
+    /// fresh (zeroed, page-faulted) buffer per chunk.
+    recycle: VecDeque<Bytes>,
     _pins: PinGuard,
 }
+
+/// How many handed-out chunks a reader keeps for reuse.
+const RECYCLE: usize = 4;
 
 impl Reader {
     /// Starts the next read on the blocking pool, if anything is left.
@@ -83,17 +89,34 @@ impl Reader {
             _ => None,
         };
         let path = data_path(&self.root, id);
+        let reused = self.reusable(n);
         self.ahead = Some(tokio::task::spawn_blocking(move || {
             let file = match file {
                 Some(f) => f,
                 None => Arc::new(File::open(path)?),
             };
-            // Zeroed, not uninitialised: this crate forbids unsafe, and a memset of the buffer
-            // costs far less than the read.
-            let mut buf = vec![0u8; n];
+            // Zeroed, not uninitialised, when new: this crate forbids unsafe, and a memset of
+            // the buffer costs far less than the read.
+            let mut buf = reused.unwrap_or_else(|| BytesMut::zeroed(n));
             file.read_exact_at(&mut buf, offset)?;
-            Ok((id, file, Bytes::from(buf)))
+            Ok((id, file, buf.freeze()))
         }));
+    }
+
+    /// A buffer of `n` bytes the consumer has let go of, if one is back.
+    fn reusable(&mut self, n: usize) -> Option<BytesMut> {
+        for _ in 0..self.recycle.len() {
+            let bytes = self.recycle.pop_front()?;
+            match bytes.try_into_mut() {
+                Ok(mut buf) if buf.capacity() >= n => {
+                    buf.resize(n, 0);
+                    return Some(buf);
+                }
+                Ok(_) => {}
+                Err(still_held) => self.recycle.push_back(still_held),
+            }
+        }
+        None
     }
 
     async fn next(&mut self) -> Option<Result<Bytes, StoreError>> {
@@ -101,6 +124,10 @@ impl Reader {
         match handle.await {
             Ok(Ok((id, file, bytes))) => {
                 self.file = Some((id, file));
+                if self.recycle.len() >= RECYCLE {
+                    self.recycle.pop_front();
+                }
+                self.recycle.push_back(bytes.clone());
                 self.start_next();
                 Some(Ok(bytes))
             }
@@ -129,6 +156,7 @@ pub(crate) fn stream(root: PathBuf, segments: Vec<Segment>, chunk: usize, pins: 
         file: None,
         chunk: chunk.max(4096),
         ahead: None,
+        recycle: VecDeque::new(),
         _pins: pins,
     };
     reader.start_next();

@@ -68,10 +68,22 @@ impl Drop for Serve {
 
 /// The head of a signed request for `target` on `bucket`, with `len` bytes of body to follow.
 fn head(addr: &str, method: &str, bucket: &str, target: &str, len: usize) -> Vec<u8> {
+    let mut out = head_with(addr, method, bucket, target, len, &[]);
+    out.truncate(out.len() - 2);
+    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out
+}
+
+/// The head of a signed keep-alive request with `extra` headers (signed too).
+fn head_with(addr: &str, method: &str, bucket: &str, target: &str, len: usize, extra: &[(&str, &str)]) -> Vec<u8> {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock").as_secs();
     let mut headers = HeaderMap::new();
     headers.insert(http::header::HOST, HeaderValue::from_str(addr).expect("host"));
     headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(len));
+    for (name, value) in extra {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).expect("name");
+        headers.insert(name, HeaderValue::from_str(value).expect("value"));
+    }
     let scheme = SigningScheme::SigV4 { region: "us-east-1".into(), service: "s3".into() };
     Signer::new(ACCESS_KEY, Secret::new(SECRET_KEY), scheme)
         .sign(method, target, &mut headers, &ResourceView::path_style(bucket), now)
@@ -83,8 +95,33 @@ fn head(addr: &str, method: &str, bucket: &str, target: &str, len: usize) -> Vec
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(b"Connection: close\r\n\r\n");
+    out.extend_from_slice(b"\r\n");
     out
+}
+
+/// Reads one response from a connection that stays open: status, head, body (by its
+/// `Content-Length`).
+fn read_one(conn: &mut TcpStream) -> (u16, String, Vec<u8>) {
+    let mut reader = BufReader::new(conn);
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        let n = reader.read_line(&mut line).expect("read head line");
+        assert!(n > 0, "the connection closed before a response: {head:?}");
+        head.push_str(&line);
+        if line == "\r\n" {
+            break;
+        }
+    }
+    let status = head.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("status");
+    let len = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().to_owned()))
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    reader.read_exact(&mut body).expect("body");
+    (status, head, body)
 }
 
 /// Reads a whole `Connection: close` response: status and body.
@@ -160,4 +197,81 @@ fn memory_backend_round_trip_and_errors() {
     let mut conn = TcpStream::connect(&server.addr).expect("connect");
     conn.write_all(b"GET /_tessera/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
     assert_eq!(response(&mut conn), (200, b"ok\n".to_vec()));
+}
+
+#[test]
+fn a_request_refused_before_its_body_was_read_leaves_the_connection_usable() {
+    let server = Serve::start(&["--memory"]);
+    assert_eq!(request(&server.addr, "PUT", "early", "/early", b"").0, 200);
+    let mut conn = TcpStream::connect(&server.addr).expect("connect");
+    // An UploadPart to an upload that does not exist, refused before its 20 KiB are read...
+    let target = "/early/k?partNumber=1&uploadId=no-such-upload";
+    conn.write_all(&head_with(&server.addr, "PUT", "early", target, 20_000, &[])).expect("head");
+    conn.write_all(&data(20_000)).expect("body");
+    let (status, head, body) = read_one(&mut conn);
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    assert!(!head.to_ascii_lowercase().contains("connection: close"), "{head}");
+    // ...and the same connection carries the next request.
+    conn.write_all(&head_with(&server.addr, "GET", "early", "/early/missing", 0, &[])).expect("second head");
+    let (status, _, body) = read_one(&mut conn);
+    assert_eq!(status, 404);
+    assert!(String::from_utf8_lossy(&body).contains("NoSuchKey"));
+
+    // A remainder too large to read is not read: the response says the connection closes.
+    let mut conn = TcpStream::connect(&server.addr).expect("connect");
+    conn.write_all(&head_with(&server.addr, "PUT", "early", target, 8 << 20, &[])).expect("head");
+    conn.write_all(&data(64 * 1024)).expect("some of the body");
+    let (status, head, _) = read_one(&mut conn);
+    assert_eq!(status, 404);
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+}
+
+#[test]
+fn kms_keys_come_from_the_key_file_and_a_bad_file_stops_the_server() {
+    let dir = tempfile::Builder::new().prefix("kms-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("tempdir");
+    let keys = dir.path().join("keys.toml");
+    std::fs::write(
+        &keys,
+        format!(
+            "# test keys\nteam-a = \"{}\"\nteam-b = \"{}\"\ndefault = \"team-b\"\n",
+            "ab".repeat(32),
+            "cd".repeat(32)
+        ),
+    )
+    .expect("key file");
+    let data_dir = dir.path().join("data");
+    let args = ["--data", data_dir.to_str().expect("utf-8"), "--kms-key-file", keys.to_str().expect("utf-8")];
+    let server = Serve::start(&args);
+    assert_eq!(request(&server.addr, "PUT", "kms", "/kms", b"").0, 200);
+    let object = data(100_000);
+    let mut conn = TcpStream::connect(&server.addr).expect("connect");
+    let sse = [("x-amz-server-side-encryption", "aws:kms")];
+    conn.write_all(&head_with(&server.addr, "PUT", "kms", "/kms/secret.bin", object.len(), &sse)).expect("head");
+    conn.write_all(&object).expect("body");
+    let (status, head, body) = read_one(&mut conn);
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("x-amz-server-side-encryption: aws:kms"), "{head}");
+    assert!(head.contains("x-amz-server-side-encryption-aws-kms-key-id: team-b"), "the default key: {head}");
+    conn.write_all(&head_with(&server.addr, "GET", "kms", "/kms/secret.bin", 0, &[])).expect("get");
+    let (status, _, body) = read_one(&mut conn);
+    assert_eq!(status, 200);
+    assert!(body == object);
+    // The SSE-S3 master key lives beside the data, readable by its owner only.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(data_dir.join("sse-master.key")).expect("sse-master.key").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    drop(server);
+
+    std::fs::write(&keys, "team-a = \"too short\"\n").expect("bad key file");
+    let out = Command::new(env!("CARGO_BIN_EXE_tessera"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("TESSERA_ACCESS_KEY", ACCESS_KEY)
+        .env("TESSERA_SECRET_KEY", SECRET_KEY)
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("keys.toml") && stderr.contains("line 1"), "{stderr}");
 }
