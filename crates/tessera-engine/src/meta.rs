@@ -341,15 +341,15 @@ impl StoredAttributes {
 pub(crate) struct StoredPart {
     pub(crate) number: u32,
     pub(crate) size: u64,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) md5: Option<String>,
     /// The part's additional checksum (base64), in the object's algorithm.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) checksum: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) crc64ecma: Option<u64>,
     /// The part's own data key, when the object is encrypted.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) data_key: Option<DataKeyRecord>,
 }
 

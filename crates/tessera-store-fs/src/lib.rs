@@ -242,6 +242,7 @@ impl FsStore {
         txn.commit().map_err(db_err)?;
 
         let (recovery, next_stage) = recover(&root, &db)?;
+        forget_orphan_parts(&db)?;
         Ok(FsStore {
             inner: Arc::new(Inner {
                 root,
@@ -274,6 +275,32 @@ fn data_path(root: &Path, id: u64) -> PathBuf {
 
 fn temp_path(root: &Path, id: u64) -> PathBuf {
     root.join("tmp").join(format!("{id:016x}.tmp"))
+}
+
+/// Removes part records whose upload record is gone (a crash before their removal after a
+/// completion).
+fn forget_orphan_parts(db: &Database) -> Result<(), StoreError> {
+    let orphans: HashSet<(String, String)> = {
+        let txn = db.begin_read().map_err(db_err)?;
+        let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+        let mut orphans = HashSet::new();
+        for item in txn.open_table(UPLOAD_PARTS).map_err(db_err)?.iter().map_err(db_err)? {
+            let (k, _) = item.map_err(db_err)?;
+            let (b, u, _) = k.value();
+            if !orphans.contains(&(b.to_owned(), u.to_owned())) && uploads.get((b, u)).map_err(db_err)?.is_none() {
+                orphans.insert((b.to_owned(), u.to_owned()));
+            }
+        }
+        orphans
+    };
+    if orphans.is_empty() {
+        return Ok(());
+    }
+    let txn = db.begin_write().map_err(db_err)?;
+    for (b, u) in &orphans {
+        remove_upload_parts(&txn, b, u)?;
+    }
+    txn.commit().map_err(db_err)
 }
 
 /// Start-up recovery: empties `tmp/`, removes data files no record references, and finds the
@@ -372,6 +399,23 @@ impl Inner {
         match tokio::runtime::Handle::try_current() {
             Ok(rt) if many => drop(rt.spawn_blocking(unlink_all)),
             _ => unlink_all(),
+        }
+    }
+
+    /// Removes the part records of an upload whose record is gone, in the background when
+    /// there is a runtime (a completion need not wait for thousands of removals).
+    fn forget_upload_parts(self: &Arc<Self>, bucket: String, id: String) {
+        let inner = Arc::clone(self);
+        let forget = move || {
+            let _ = inner.with_db(|db| {
+                let txn = db.begin_write().map_err(db_err)?;
+                remove_upload_parts(&txn, &bucket, &id)?;
+                inner.commit(db, txn)
+            });
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(forget)),
+            Err(_) => forget(),
         }
     }
 
@@ -847,7 +891,9 @@ impl Store for FsStore {
                         if uploads.remove((b, id.as_str())).map_err(db_err)?.is_none() {
                             return Err(StoreError::NoSuchUpload);
                         }
-                        remove_upload_parts(&txn, b, id.as_str())?;
+                        // Its part records are removed after the commit (below): without
+                        // their upload record nothing reads them, and recovery removes any a
+                        // crash leaves.
                     }
                     let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
                     let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
@@ -865,6 +911,9 @@ impl Store for FsStore {
                 };
                 inner.commit(db, txn)?;
                 inner.free(freed);
+                if let Some(id) = upload {
+                    inner.forget_upload_parts(bucket.as_str().to_owned(), id.as_str().to_owned());
+                }
                 Ok(record)
             })
         })
@@ -1004,7 +1053,13 @@ impl Store for FsStore {
                         return Err(StoreError::NoSuchBucket);
                     }
                     let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
-                    t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?;
+                    let created = t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?.is_none();
+                    drop(t);
+                    if created {
+                        // A new upload starts with no parts, whatever an old one of the same
+                        // id left to be removed.
+                        remove_upload_parts(&txn, bucket.as_str(), id.as_str())?;
+                    }
                 }
                 inner.commit(db, txn)
             })
@@ -1099,6 +1154,10 @@ impl Store for FsStore {
             inner.with_db(|db| {
                 let (b, u) = (bucket.as_str(), id.as_str());
                 let txn = require_bucket(db, b)?;
+                // Records of an upload that is gone are not its parts (they await removal).
+                if txn.open_table(UPLOADS).map_err(db_err)?.get((b, u)).map_err(db_err)?.is_none() {
+                    return Ok(Vec::new());
+                }
                 let t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
                 let mut out = Vec::new();
                 for item in t.range((b, u, 0)..=(b, u, u32::MAX)).map_err(db_err)? {

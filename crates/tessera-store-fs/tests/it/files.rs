@@ -349,3 +349,31 @@ async fn concurrent_writers_share_syncs_and_every_acknowledged_write_survives() 
     }
     assert_eq!(s.recovery().removed_orphans, 0);
 }
+
+/// A completion leaves its upload's part records to be removed after it answers; nothing
+/// reads them meanwhile, and a restart finds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn part_records_of_a_completed_upload_are_gone_after_a_restart() {
+    let dir = temp_dir();
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let b = bucket("parts-gone");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let u = upload_id("u");
+    s.put_upload(&b, &u, Bytes::from_static(b"h")).await.unwrap();
+    let mut ids = Vec::new();
+    for n in 1..=300u32 {
+        ids.push(s.stage(&b, stream_of(b"x", 1)).await.unwrap().id);
+        s.put_upload_part(&b, &u, n, Bytes::from(format!("part {n}"))).await.unwrap();
+    }
+    s.assemble(&b, &key("k"), write(ids, 1), Precondition::Any, Some(&u)).await.unwrap();
+    assert!(s.upload_parts(&b, &u).await.unwrap().is_empty());
+    // A new upload under the same id starts empty even if the removal has not run yet.
+    s.put_upload(&b, &u, Bytes::from_static(b"again")).await.unwrap();
+    assert!(s.upload_parts(&b, &u).await.unwrap().is_empty());
+    s.delete_upload(&b, &u).await.unwrap();
+    drop(s);
+    let s = FsStore::open(dir.path()).await.unwrap();
+    s.put_upload(&b, &u, Bytes::from_static(b"third")).await.unwrap();
+    assert!(s.upload_parts(&b, &u).await.unwrap().is_empty());
+    assert_eq!(read_all(&s, &b, &key("k")).await, vec![b'x'; 300]);
+}
