@@ -88,7 +88,8 @@ impl Default for FsOptions {
 /// What start-up recovery found and did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
-    /// Temporary files removed from `tmp/` (stages interrupted by a crash).
+    /// Temporary files removed from `tmp/` (stages a crash interrupted, as earlier versions
+    /// made them; stages now live in `data/` from the start and count as orphans).
     pub removed_temp: usize,
     /// Data files no record referenced, removed (a crash between rename and commit, or
     /// between a commit and the unlinks it made due).
@@ -271,10 +272,6 @@ impl FsStore {
 /// Path of the data file of stage `id`.
 fn data_path(root: &Path, id: u64) -> PathBuf {
     root.join("data").join(format!("{:02x}", id & 0xff)).join(format!("{id:016x}"))
-}
-
-fn temp_path(root: &Path, id: u64) -> PathBuf {
-    root.join("tmp").join(format!("{id:016x}.tmp"))
 }
 
 /// Removes part records whose upload record is gone (a crash before their removal after a
@@ -542,13 +539,12 @@ impl Inner {
         }
     }
 
-    /// Writes a staged part's batches to its temp file, then fsyncs, renames and commits it.
+    /// Makes a staged part's file durable (its data, then its directory entry) and commits
+    /// its row; removes the file if anything fails.
     fn finish_stage(&self, bucket: &str, id: u64, len: u64, file: File) -> Result<Staged, StoreError> {
         file.sync_data()?;
         drop(file);
-        let tmp = temp_path(&self.root, id);
         let dest = data_path(&self.root, id);
-        fs::rename(&tmp, &dest)?;
         let result = sync_dir(dest.parent().unwrap_or(&self.root))
             .map_err(StoreError::from)
             .and_then(|()| self.with_db(|db| self.commit_stage(db, bucket, id, len)));
@@ -580,12 +576,19 @@ impl Inner {
     }
 }
 
-/// Removes a file when dropped, unless disarmed.
-struct RemoveOnDrop(Option<PathBuf>);
+/// Removes a staged file when dropped (a stage whose future was dropped), unless disarmed.
+/// The file may not exist yet: its opener checks `cancelled` after creating it.
+struct RemoveOnDrop {
+    path: Option<PathBuf>,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl Drop for RemoveOnDrop {
     fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
+        if let Some(path) = self.path.take() {
+            // Flag first, then remove: an opener that creates the file after the removal
+            // sees the flag and removes it itself.
+            self.cancelled.store(true, Ordering::SeqCst);
             let _ = fs::remove_file(path);
         }
     }
@@ -714,29 +717,39 @@ impl Store for FsStore {
 
     async fn stage(&self, bucket: &BucketName, mut data: ByteStream) -> Result<Staged, StoreError> {
         let inner = Arc::clone(&self.inner);
-        {
-            let (inner, b) = (Arc::clone(&inner), bucket.clone());
-            blocking(move || inner.with_db(|db| require_bucket(db, b.as_str()).map(drop))).await?;
-        }
         let id = inner.next_stage.fetch_add(1, Ordering::Relaxed);
-        let tmp = temp_path(&inner.root, id);
-        let file = {
-            let tmp = tmp.clone();
-            blocking(move || Ok(OpenOptions::new().write(true).create_new(true).open(tmp)?)).await?
+        let path = data_path(&inner.root, id);
+        // The file is made where it will stay: until its row commits nothing refers to it,
+        // and recovery removes such files after a crash. If this future is dropped (the
+        // client went away), the file goes with it.
+        let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut cancel_guard = RemoveOnDrop { path: Some(path.clone()), cancelled: Arc::clone(&cancelled) };
+        let b = bucket.as_str().to_owned();
+        // The file is opened by the first blocking step (with the bucket check), so a small
+        // part costs one trip to the blocking pool in all.
+        let opener = {
+            let (inner, b, path) = (Arc::clone(&inner), b.clone(), path.clone());
+            move || -> Result<File, StoreError> {
+                inner.with_db(|db| require_bucket(db, &b).map(drop))?;
+                let file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+                if cancelled.load(Ordering::SeqCst) {
+                    let _ = fs::remove_file(&path);
+                    return Err(StoreError::Io(io::Error::other("the stage was dropped")));
+                }
+                Ok(file)
+            }
         };
-        // If this future is dropped (the client went away), the temp file goes with it.
-        let mut cancel_guard = RemoveOnDrop(Some(tmp));
 
         // Pull the input while the previous batch is being written: at most two batches are
         // in memory, whatever the part's size.
         let batch_size = inner.options.write_batch;
-        let mut file = Some(file);
+        let mut file: Option<File> = None;
         let mut writing: Option<tokio::task::JoinHandle<Result<File, StoreError>>> = None;
         let mut batch: Vec<Bytes> = Vec::new();
         let mut batch_len = 0usize;
         let mut small = BytesMut::new();
         let mut len = 0u64;
-        let outcome: Result<(), StoreError> = async {
+        let outcome: Result<Vec<Bytes>, StoreError> = async {
             loop {
                 let next = data.next().await;
                 let end = next.is_none();
@@ -756,53 +769,56 @@ impl Store for FsStore {
                         batch.push(chunk);
                     }
                 }
-                if batch_len >= batch_size || end {
-                    if !small.is_empty() {
-                        batch.push(small.split().freeze());
-                    }
+                if !small.is_empty() && (end || batch_len >= batch_size) {
+                    batch.push(small.split().freeze());
+                }
+                if end {
+                    // The last batch is written by the finishing step.
+                    return Ok(std::mem::take(&mut batch));
+                }
+                if batch_len >= batch_size {
                     if let Some(w) = writing.take() {
                         file = Some(w.await.map_err(|e| StoreError::Io(io::Error::other(e)))??);
                     }
-                    let f = file.take().ok_or_else(|| StoreError::Io(io::Error::other("stage file lost")))?;
+                    let (f, open) = (file.take(), opener.clone());
                     let full = std::mem::take(&mut batch);
                     batch_len = 0;
-                    writing = Some(tokio::task::spawn_blocking(move || write_batch(f, full)));
-                }
-                if end {
-                    return Ok(());
+                    writing = Some(tokio::task::spawn_blocking(move || {
+                        let f = match f {
+                            Some(f) => f,
+                            None => open()?,
+                        };
+                        write_batch(f, full)
+                    }));
                 }
             }
         }
         .await;
         // Whatever happened, wait for the write in flight: the file must be closed before it
-        // is renamed or removed.
+        // is removed.
         let written = match writing.take() {
-            Some(w) => Some(w.await.map_err(|e| StoreError::Io(io::Error::other(e)))),
-            None => None,
+            Some(w) => w.await.map_err(|e| StoreError::Io(io::Error::other(e))).and_then(|r| r).map(Some),
+            None => Ok(None),
         };
-        let finished = match (outcome, written) {
-            (Ok(()), Some(Ok(Ok(f)))) => Ok(f),
-            (Ok(()), Some(Ok(Err(e)) | Err(e))) => Err(e),
-            (Ok(()), None) => Err(StoreError::Io(io::Error::other("stage ended without a write"))),
-            (Err(e), _) => Err(e),
-        };
-        let b = bucket.as_str().to_owned();
         let inner2 = Arc::clone(&inner);
         // From here the blocking task owns the cleanup: it runs to the end even if this future
         // is dropped.
-        cancel_guard.0 = None;
-        blocking(move || match finished {
-            Ok(f) => {
-                let r = inner2.finish_stage(&b, id, len, f);
-                if r.is_err() {
-                    let _ = fs::remove_file(temp_path(&inner2.root, id));
+        cancel_guard.path = None;
+        blocking(move || {
+            let result = match (outcome, written) {
+                (Ok(last), Ok(f)) => {
+                    let f = match f.or(file) {
+                        Some(f) => f,
+                        None => opener()?,
+                    };
+                    write_batch(f, last).and_then(|f| inner2.finish_stage(&b, id, len, f))
                 }
-                r
+                (Err(e), _) | (Ok(_), Err(e)) => Err(e),
+            };
+            if result.is_err() {
+                let _ = fs::remove_file(&path);
             }
-            Err(e) => {
-                let _ = fs::remove_file(temp_path(&inner2.root, id));
-                Err(e)
-            }
+            result
         })
         .await
     }

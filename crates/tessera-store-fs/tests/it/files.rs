@@ -311,11 +311,17 @@ async fn a_stage_dropped_mid_stream_leaves_no_file() {
         r = &mut stage => panic!("a body that never ends cannot finish staging: {r:?}"),
         _ = reached => {}
     }
-    assert_eq!(files_under(&dir.path().join("tmp")).len(), 1, "the part is being written");
+    // The first batches are being written to the part's file (opened by the first write).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while data_files(dir.path()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the part is being written");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(data_files(dir.path()).len(), 1);
     drop(stage);
-    assert!(files_under(&dir.path().join("tmp")).is_empty(), "dropping the stage removes its temp file");
+    assert!(data_files(dir.path()).is_empty(), "dropping the stage removes its file");
     assert!(s.list_staged(&b).await.unwrap().is_empty());
-    assert!(data_files(dir.path()).is_empty());
+    assert!(files_under(&dir.path().join("tmp")).is_empty());
 }
 
 /// Many writers at once share metadata syncs (group commit); every write they were told was
