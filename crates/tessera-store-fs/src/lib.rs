@@ -124,6 +124,8 @@ struct Inner {
 struct GroupCommit {
     state: Mutex<SyncState>,
     wake: std::sync::Condvar,
+    /// Writers waiting to begin a transaction.
+    waiting: std::sync::atomic::AtomicUsize,
 }
 
 #[derive(Debug, Default)]
@@ -405,7 +407,7 @@ impl Inner {
         let inner = Arc::clone(self);
         let forget = move || {
             let _ = inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 remove_upload_parts(&txn, &bucket, &id)?;
                 inner.commit(db, txn)
             });
@@ -475,10 +477,19 @@ impl Inner {
         }
     }
 
+    /// Begins a write transaction, counted while it waits for redb's one writer's turn: a
+    /// writer that commits while others wait joins a group sync instead of syncing alone.
+    fn begin_write(&self, db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+        self.flush.waiting.fetch_add(1, Ordering::SeqCst);
+        let txn = db.begin_write();
+        self.flush.waiting.fetch_sub(1, Ordering::SeqCst);
+        txn.map_err(db_err)
+    }
+
     /// Commits `txn` and returns once it is durable (group commit).
     ///
-    /// A writer that finds no sync running and none due commits durably on its own, as
-    /// before. Otherwise its transaction is committed without a sync, and one durable commit
+    /// A writer that finds no sync running, none due and no other writer waiting commits
+    /// durably on its own, as before. Otherwise its transaction is committed without a sync, and one durable commit
     /// (one fdatasync of the database file) then makes it and every other transaction
     /// committed before that sync began durable together; a caller whose transaction
     /// committed while a sync was running waits for the next one, which it may run itself.
@@ -488,7 +499,7 @@ impl Inner {
     fn commit(&self, db: &Database, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
         let alone = {
             let g = self.flush.lock();
-            !g.syncing && g.durable == g.committed
+            !g.syncing && g.durable == g.committed && self.flush.waiting.load(Ordering::SeqCst) == 0
         };
         if alone {
             // Nobody to share a sync with: a durable commit of its own (which also leaves
@@ -559,7 +570,7 @@ impl Inner {
 
     fn commit_stage(&self, db: &Database, bucket: &str, id: u64, len: u64) -> Result<(), StoreError> {
         {
-            let txn = db.begin_write().map_err(db_err)?;
+            let txn = self.begin_write(db)?;
             {
                 if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket).map_err(db_err)?.is_none() {
                     return Err(StoreError::NoSuchBucket);
@@ -612,7 +623,7 @@ impl Store for FsStore {
         let name = name.clone();
         blocking(move || {
             inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
                     if t.get(name.as_str()).map_err(db_err)?.is_some() {
@@ -645,7 +656,7 @@ impl Store for FsStore {
         let name = name.clone();
         blocking(move || {
             inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
                     if t.get(name.as_str()).map_err(db_err)?.is_none() {
@@ -665,7 +676,7 @@ impl Store for FsStore {
         blocking(move || {
             inner.with_db(|db| {
                 let n = name.as_str();
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
                     if buckets.get(n).map_err(db_err)?.is_none() {
@@ -828,7 +839,7 @@ impl Store for FsStore {
         let bucket = bucket.clone();
         blocking(move || {
             inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
@@ -879,7 +890,7 @@ impl Store for FsStore {
             inner.with_db(|db| {
                 let (b, k) = (bucket.as_str(), key.as_str());
                 // Dropping the transaction on any early return aborts it: nothing changes.
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 let (record, freed) = {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
@@ -992,7 +1003,7 @@ impl Store for FsStore {
         blocking(move || {
             inner.with_db(|db| {
                 let (b, k) = (bucket.as_str(), key.as_str());
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 let old = {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
@@ -1063,7 +1074,7 @@ impl Store for FsStore {
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
             inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
@@ -1111,7 +1122,7 @@ impl Store for FsStore {
                         return Err(StoreError::NoSuchUpload);
                     }
                 }
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
@@ -1140,7 +1151,7 @@ impl Store for FsStore {
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
             inner.with_db(|db| {
-                let txn = db.begin_write().map_err(db_err)?;
+                let txn = inner.begin_write(db)?;
                 {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);

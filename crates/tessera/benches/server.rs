@@ -234,6 +234,15 @@ async fn many_parts(s3: &S3, key: &str, parts: u32) -> (String, Vec<String>) {
     (upload, etags)
 }
 
+/// utime + stime of this process, in seconds.
+fn own_cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 /// Uploads 64 copies of `part` (16 MiB) as `key`, 4 in flight, initiated with `extra` headers,
 /// and completes it: (MiB/s of the part uploads, server CPU-seconds per GiB).
 async fn upload_gib(s3: &S3, server: &Server, key: &str, part: &Bytes, extra: &[(&str, &str)]) -> (f64, f64) {
@@ -324,102 +333,129 @@ async fn main() {
     s3.ok(Method::PUT, &format!("/{BUCKET}"), Bytes::new()).await;
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
-    // (a) 1 GiB in 16 MiB parts, 4 in flight; (c) GET it.
-    let part = data((16 * MIB) as usize, 7);
-    let disk = disk_mib_s(server.data.parent().unwrap_or(Path::new(".")), &part);
-    rows.push((
-        "disk: 16 MiB files written + fdatasynced, 4 at a time".into(),
-        format!("{disk:.0} MiB/s"),
-        "(ceiling of a)".into(),
-    ));
-    let (mib_s, cpu_gib) = upload_gib(&s3, &server, "big", &part, &[]).await;
-    rows.push((
-        "(a) upload 1 GiB, 16 MiB parts, 4 in flight".into(),
-        format!("{mib_s:.0} MiB/s"),
-        "≥ 550 MiB/s".into(),
-    ));
-    rows.push(("(a) server CPU per GiB uploaded".into(), format!("{cpu_gib:.2} CPU-s/GiB"), "≤ 3 CPU-s/GiB".into()));
-    let best = get_gib(&s3, &server, "big").await;
-    rows.push(("(c) GET 1 GiB (page cache)".into(), format!("{best:.0} MiB/s"), "≥ 1400 MiB/s".into()));
+    // `TESSERA_BENCH_PHASES=be` runs only (b)/(f) and (e), say; all by default.
+    let phases = std::env::var("TESSERA_BENCH_PHASES").unwrap_or_else(|_| "abcdef".into());
+    let want = |p: char| phases.contains(p);
 
-    // The same with SSE-S3: every part encrypted under its own data key, decrypted on GET.
-    let sse = [("x-amz-server-side-encryption", "AES256")];
-    let (mib_s, cpu_gib) = upload_gib(&s3, &server, "big-sse", &part, &sse).await;
-    rows.push(("    … with SSE-S3: upload 1 GiB".into(), format!("{mib_s:.0} MiB/s"), "(a) + AES-CTR".into()));
-    rows.push((
-        "    … with SSE-S3: server CPU per GiB uploaded".into(),
-        format!("{cpu_gib:.2} CPU-s/GiB"),
-        String::new(),
-    ));
-    let best = get_gib(&s3, &server, "big-sse").await;
-    rows.push(("    … with SSE-S3: GET 1 GiB".into(), format!("{best:.0} MiB/s"), "(c) + AES-CTR".into()));
-    s3.ok(Method::DELETE, &format!("/{BUCKET}/big-sse"), Bytes::new()).await;
+    // (a) 1 GiB in 16 MiB parts, 4 in flight; (c) GET it.
+    if want('a') || want('c') {
+        let part = data((16 * MIB) as usize, 7);
+        let disk = disk_mib_s(server.data.parent().unwrap_or(Path::new(".")), &part);
+        rows.push((
+            "disk: 16 MiB files written + fdatasynced, 4 at a time".into(),
+            format!("{disk:.0} MiB/s"),
+            "(ceiling of a)".into(),
+        ));
+        let (mib_s, cpu_gib) = upload_gib(&s3, &server, "big", &part, &[]).await;
+        rows.push((
+            "(a) upload 1 GiB, 16 MiB parts, 4 in flight".into(),
+            format!("{mib_s:.0} MiB/s"),
+            "≥ 550 MiB/s".into(),
+        ));
+        rows.push((
+            "(a) server CPU per GiB uploaded".into(),
+            format!("{cpu_gib:.2} CPU-s/GiB"),
+            "≤ 3 CPU-s/GiB".into(),
+        ));
+        let best = get_gib(&s3, &server, "big").await;
+        rows.push(("(c) GET 1 GiB (page cache)".into(), format!("{best:.0} MiB/s"), "≥ 1400 MiB/s".into()));
+
+        // The same with SSE-S3: every part encrypted under its own data key, decrypted on GET.
+        let sse = [("x-amz-server-side-encryption", "AES256")];
+        let (mib_s, cpu_gib) = upload_gib(&s3, &server, "big-sse", &part, &sse).await;
+        rows.push(("    … with SSE-S3: upload 1 GiB".into(), format!("{mib_s:.0} MiB/s"), "(a) + AES-CTR".into()));
+        rows.push((
+            "    … with SSE-S3: server CPU per GiB uploaded".into(),
+            format!("{cpu_gib:.2} CPU-s/GiB"),
+            String::new(),
+        ));
+        let best = get_gib(&s3, &server, "big-sse").await;
+        rows.push(("    … with SSE-S3: GET 1 GiB".into(), format!("{best:.0} MiB/s"), "(c) + AES-CTR".into()));
+        s3.ok(Method::DELETE, &format!("/{BUCKET}/big-sse"), Bytes::new()).await;
+    }
 
     // (b) and (f): complete latency at 1,000 and 10,000 parts; ListParts pages over 10,000.
-    for count in [1_000u32, 10_000] {
-        let key = format!("parts-{count}");
-        let (upload, etags) = many_parts(&s3, &key, count).await;
-        if count == 10_000 {
-            let started = Instant::now();
-            let mut marker = 0u32;
-            let mut pages = 0u32;
-            loop {
-                let body = s3
-                    .ok(
-                        Method::GET,
-                        &format!("/{BUCKET}/{key}?uploadId={upload}&part-number-marker={marker}"),
-                        Bytes::new(),
-                    )
-                    .await;
-                pages += 1;
-                let text = String::from_utf8_lossy(&body);
-                if between(&text, "<IsTruncated>", "</IsTruncated>") != Some("true") {
-                    break;
+    if want('b') || want('f') {
+        for count in [1_000u32, 10_000] {
+            let key = format!("parts-{count}");
+            let (upload, etags) = many_parts(&s3, &key, count).await;
+            if count == 10_000 {
+                let started = Instant::now();
+                let mut marker = 0u32;
+                let mut pages = 0u32;
+                loop {
+                    let body = s3
+                        .ok(
+                            Method::GET,
+                            &format!("/{BUCKET}/{key}?uploadId={upload}&part-number-marker={marker}"),
+                            Bytes::new(),
+                        )
+                        .await;
+                    pages += 1;
+                    let text = String::from_utf8_lossy(&body);
+                    if between(&text, "<IsTruncated>", "</IsTruncated>") != Some("true") {
+                        break;
+                    }
+                    marker = between(&text, "<NextPartNumberMarker>", "</NextPartNumberMarker>")
+                        .and_then(|m| m.parse().ok())
+                        .expect("NextPartNumberMarker");
                 }
-                marker = between(&text, "<NextPartNumberMarker>", "</NextPartNumberMarker>")
-                    .and_then(|m| m.parse().ok())
-                    .expect("NextPartNumberMarker");
+                let per_page = started.elapsed().as_secs_f64() * 1000.0 / f64::from(pages);
+                rows.push((
+                    "(f) ListParts over 10,000 parts, per 1,000-part page".into(),
+                    format!("{per_page:.1} ms"),
+                    "≤ 50 ms".into(),
+                ));
             }
-            let per_page = started.elapsed().as_secs_f64() * 1000.0 / f64::from(pages);
+            let latency = s3.complete(&key, &upload, &etags).await;
+            let target = if count == 1_000 { "≤ 5 ms" } else { "≤ 50 ms" };
             rows.push((
-                "(f) ListParts over 10,000 parts, per 1,000-part page".into(),
-                format!("{per_page:.1} ms"),
-                "≤ 50 ms".into(),
+                format!("(b) CompleteMultipartUpload of {count} parts"),
+                format!("{:.1} ms", latency.as_secs_f64() * 1000.0),
+                target.into(),
             ));
         }
-        let latency = s3.complete(&key, &upload, &etags).await;
-        let target = if count == 1_000 { "≤ 5 ms" } else { "≤ 50 ms" };
-        rows.push((
-            format!("(b) CompleteMultipartUpload of {count} parts"),
-            format!("{:.1} ms", latency.as_secs_f64() * 1000.0),
-            target.into(),
-        ));
     }
 
-    // (e) initiate + one small part + complete, 16 workers, for 5 seconds.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let started = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for w in 0..16 {
-        let s3 = s3.clone();
-        workers.spawn(async move {
-            let mut cycles = 0u64;
-            while Instant::now() < deadline {
-                let key = format!("cycle/{w}/{cycles}");
-                let upload = s3.initiate(&key).await;
-                let etag = s3.part(&key, &upload, 1, Bytes::from_static(b"small part")).await;
-                s3.complete(&key, &upload, &[etag]).await;
-                cycles += 1;
-            }
-            cycles
-        });
+    if want('e') {
+        // (e) initiate + one small part + complete, 16 workers, for 5 seconds.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let started = Instant::now();
+        let server_cpu = server.cpu_seconds();
+        let own_cpu = own_cpu_seconds();
+        let mut workers = tokio::task::JoinSet::new();
+        for w in 0..16 {
+            let s3 = s3.clone();
+            workers.spawn(async move {
+                let mut cycles = 0u64;
+                while Instant::now() < deadline {
+                    let key = format!("cycle/{w}/{cycles}");
+                    let upload = s3.initiate(&key).await;
+                    let etag = s3.part(&key, &upload, 1, Bytes::from_static(b"small part")).await;
+                    s3.complete(&key, &upload, &[etag]).await;
+                    cycles += 1;
+                }
+                cycles
+            });
+        }
+        let mut cycles = 0u64;
+        while let Some(done) = workers.join_next().await {
+            cycles += done.expect("worker");
+        }
+        let secs = started.elapsed().as_secs_f64();
+        let rate = cycles as f64 / secs;
+        let (server_cpu, own_cpu) = (server.cpu_seconds() - server_cpu, own_cpu_seconds() - own_cpu);
+        rows.push((
+            "(e) initiate + part + complete, 16 workers".into(),
+            format!("{rate:.0} cycles/s"),
+            "≥ 2000/s".into(),
+        ));
+        rows.push((
+            "(e) CPU: server / this client, cores busy".into(),
+            format!("{:.2} / {:.2}", server_cpu / secs, own_cpu / secs),
+            "of 2".into(),
+        ));
     }
-    let mut cycles = 0u64;
-    while let Some(done) = workers.join_next().await {
-        cycles += done.expect("worker");
-    }
-    let rate = cycles as f64 / started.elapsed().as_secs_f64();
-    rows.push(("(e) initiate + part + complete, 16 workers".into(), format!("{rate:.0} cycles/s"), "≥ 2000/s".into()));
 
     // (d) peak RSS over the whole run.
     rows.push(("(d) server peak RSS".into(), format!("{:.1} MiB", server.peak_rss_mib()), "≤ 64 MiB".into()));
