@@ -45,7 +45,7 @@ pub(crate) struct State {
     /// Sequence numbers of the work being performed now.
     pub(crate) in_progress: BTreeSet<u64>,
     /// Failures of watched work, by sequence number, until the request that queued it looks.
-    pub(crate) failures: HashMap<u64, S3Error>,
+    pub(crate) failures: BTreeMap<u64, S3Error>,
     /// The next sequence number.
     pub(crate) next_seq: u64,
     /// Lifecycle AbortIncompleteMultipartUpload rules with a prefix (bucket-wide rules live in
@@ -56,6 +56,9 @@ pub(crate) struct State {
     /// When the next sweep for expired objects is due (none without Expiration rules).
     pub(crate) next_sweep: Option<Timestamp>,
 }
+
+/// Most failures of storage work kept for the requests that queued it.
+const MAX_FAILURES: usize = 4096;
 
 /// One piece of storage work the table asked for, queued.
 #[derive(Debug)]
@@ -109,13 +112,19 @@ impl State {
         {
             return None;
         }
+        let failed: Vec<u64> = self.failures.range(range.clone()).map(|(seq, _)| *seq).collect();
         let mut first = None;
-        for seq in range.clone() {
+        for seq in failed {
             if let Some(e) = self.failures.remove(&seq) {
                 first.get_or_insert(e);
             }
         }
         Some(first.map_or(Ok(()), Err))
+    }
+
+    /// Whether no work numbered below `end` is queued or running.
+    fn idle_below(&self, end: u64) -> bool {
+        self.pending.range(..end).next().is_none() && self.in_progress.range(..end).next().is_none()
     }
 }
 
@@ -192,7 +201,7 @@ impl<S: Store> Engine<S> {
                 outcomes: HashMap::new(),
                 pending: BTreeMap::new(),
                 in_progress: BTreeSet::new(),
-                failures: HashMap::new(),
+                failures: BTreeMap::new(),
                 next_seq: 0,
                 prefix_rules: BTreeMap::new(),
                 expirations: BTreeMap::new(),
@@ -389,39 +398,51 @@ impl<S: Store> Engine<S> {
             if let Some(outcome) = self.state().outcome(&range) {
                 return outcome;
             }
-            let _serial = self.persist.lock().await;
-            if let Some(outcome) = self.state().outcome(&range) {
-                return outcome;
+            self.drain_once().await;
+        }
+    }
+
+    /// Waits until everything queued so far is done, leaving its outcomes to the requests
+    /// that queued it.
+    pub(crate) async fn settle_all(&self) {
+        let end = self.state().next_seq;
+        while !self.state().idle_below(end) {
+            self.drain_once().await;
+        }
+    }
+
+    /// Takes the persist lock and performs everything queued (and what that work queues in
+    /// turn); returns at once if another caller finished the work meanwhile.
+    async fn drain_once(&self) {
+        let _serial = self.persist.lock().await;
+        loop {
+            let batch = {
+                let mut state = self.state();
+                let batch = std::mem::take(&mut state.pending);
+                state.in_progress.extend(batch.keys().copied());
+                batch
+            };
+            if batch.is_empty() {
+                break;
             }
-            loop {
-                let batch = {
-                    let mut state = self.state();
-                    let batch = std::mem::take(&mut state.pending);
-                    state.in_progress.extend(batch.keys().copied());
-                    batch
-                };
-                let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
-                for (seq, queued) in batch {
-                    groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
-                }
-                join_all(groups.into_values().map(|items| self.perform_group(items))).await;
-                // Work that work made (a completion's discards), which no request waits for,
-                // is done now rather than left for the next request.
-                if !self.state().pending.values().any(|q| !q.watched) {
-                    break;
-                }
+            let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
+            for (seq, queued) in batch {
+                groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
+            }
+            // Guards first: a group whose future is dropped before its first poll is
+            // queued again too.
+            let guards: Vec<InFlight<'_, S>> =
+                groups.into_values().map(|items| InFlight { engine: self, items }).collect();
+            join_all(guards.into_iter().map(|group| self.perform_group(group))).await;
+            // Work that work made (a completion's discards), which no request waits for,
+            // is done now rather than left for the next request.
+            if !self.state().pending.values().any(|q| !q.watched) {
+                break;
             }
         }
     }
 
-    /// Settles everything queued so far.
-    pub(crate) async fn settle_all(&self) -> Result<(), S3Error> {
-        let end = self.state().next_seq;
-        self.settle(0..end).await
-    }
-
-    async fn perform_group(&self, items: VecDeque<(u64, Queued)>) {
-        let mut group = InFlight { engine: self, items };
+    async fn perform_group(&self, mut group: InFlight<'_, S>) {
         while let Some((seq, queued)) = group.items.front() {
             let (seq, watched) = (*seq, queued.watched);
             let result = self.perform(&queued.action).await;
@@ -432,6 +453,10 @@ impl<S: Store> Engine<S> {
                 && watched
             {
                 state.failures.insert(seq, e);
+                // A request that went away never collects its failure: keep the newest only.
+                while state.failures.len() > MAX_FAILURES {
+                    state.failures.pop_first();
+                }
             }
         }
     }

@@ -393,7 +393,7 @@ impl<S: Store> Engine<S> {
                 // Another Complete is assembling (or a cancelled one left its work queued):
                 // finish that work, then ask again — an identical list then answers its success.
                 Err(MultipartError::Completing) if attempt == 1 => {
-                    let _ = self.settle_all().await;
+                    self.settle_all().await;
                     self.state().outcomes.remove(id);
                 }
                 other => break (other, work),

@@ -254,6 +254,9 @@ impl<S: Store> Handler for S3Service<S> {
         let method = req.method().clone();
         let uri = req.uri().clone();
         let leftover = Leftover::default();
+        let http1 = req.version() < http::Version::HTTP_2;
+        let expects_continue =
+            req.headers().get(http::header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let (parts, body) = req.into_parts();
         let req = Request::from_parts(parts, Tracked::new(body, leftover.clone()));
         let (dialect, result) = self.serve(req, &request_id).await;
@@ -271,7 +274,7 @@ impl<S: Store> Handler for S3Service<S> {
                     .map(|b| if method == Method::HEAD { empty() } else { full(b) })
             }
         };
-        if !leftover.settle().await {
+        if http1 && !leftover.settle(expects_continue).await {
             response.headers_mut().insert(http::header::CONNECTION, HeaderValue::from_static("close"));
         }
         let header_case = self.header_case.get_or_init(crate::header_case::canonical_case).await;

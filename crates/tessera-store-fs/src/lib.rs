@@ -137,6 +137,16 @@ struct SyncState {
     failed: Vec<(u64, u64)>,
 }
 
+/// Clears `syncing` and wakes the waiters if a sync unwinds.
+struct SyncReset<'a>(&'a GroupCommit);
+
+impl Drop for SyncReset<'_> {
+    fn drop(&mut self) {
+        self.0.lock().syncing = false;
+        self.0.wake.notify_all();
+    }
+}
+
 impl GroupCommit {
     fn lock(&self) -> MutexGuard<'_, SyncState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
@@ -174,6 +184,26 @@ fn require_bucket(db: &Database, name: &str) -> Result<redb::ReadTransaction, St
     if exists { Ok(txn) } else { Err(StoreError::NoSuchBucket) }
 }
 
+/// Removes up to `max` part records of upload `id` in `bucket` within `txn`; whether none
+/// is left.
+fn remove_upload_parts_slice(
+    txn: &redb::WriteTransaction,
+    bucket: &str,
+    id: &str,
+    max: usize,
+) -> Result<bool, StoreError> {
+    let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+    let mut numbers = Vec::new();
+    for item in t.range((bucket, id, 0)..=(bucket, id, u32::MAX)).map_err(db_err)?.take(max + 1) {
+        numbers.push(item.map_err(db_err)?.0.value().2);
+    }
+    let done = numbers.len() <= max;
+    for n in numbers.into_iter().take(max) {
+        t.remove((bucket, id, n)).map_err(db_err)?;
+    }
+    Ok(done)
+}
+
 /// Removes every part record of upload `id` in `bucket` within `txn`.
 fn remove_upload_parts(txn: &redb::WriteTransaction, bucket: &str, id: &str) -> Result<(), StoreError> {
     let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
@@ -208,10 +238,19 @@ impl FsStore {
     fn open_blocking(root: PathBuf, options: FsOptions) -> Result<FsStore, StoreError> {
         fs::create_dir_all(&root)?;
         let lock = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(root.join("LOCK"))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked),
-            Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+        // A handle of this process that was just dropped may hold the lock for a moment
+        // longer (a background task finishing a slice of work): wait briefly before refusing.
+        let mut tries = 0;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if tries < 40 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => return Err(StoreError::Locked),
+                Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+            }
         }
         let mut created = false;
         for dir in ["tmp", "data"] {
@@ -402,15 +441,25 @@ impl Inner {
     }
 
     /// Removes the part records of an upload whose record is gone, in the background when
-    /// there is a runtime (a completion need not wait for thousands of removals).
+    /// there is a runtime (a completion need not wait for thousands of removals). The task
+    /// does not keep the store open: once the last handle is dropped it stops, and recovery
+    /// removes what is left at the next open.
     fn forget_upload_parts(self: &Arc<Self>, bucket: String, id: String) {
-        let inner = Arc::clone(self);
+        let weak = Arc::downgrade(self);
         let forget = move || {
-            let _ = inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                remove_upload_parts(&txn, &bucket, &id)?;
-                inner.commit(db, txn)
-            });
+            // In slices, so a closing store is held open for one slice at most.
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                let done = inner.with_db(|db| {
+                    let txn = inner.begin_write(db)?;
+                    let done = remove_upload_parts_slice(&txn, &bucket, &id, 2048)?;
+                    inner.commit(db, txn)?;
+                    Ok(done)
+                });
+                if !matches!(done, Ok(false)) {
+                    return;
+                }
+            }
         };
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => drop(rt.spawn_blocking(forget)),
@@ -525,10 +574,13 @@ impl Inner {
                 g.syncing = true;
                 let (from, target) = (g.durable + 1, g.committed);
                 drop(g);
+                // Should the sync panic, the next writer must not wait for it forever.
+                let reset = SyncReset(&self.flush);
                 let synced = db.begin_write().map_err(db_err).and_then(|mut t| {
                     t.set_durability(redb::Durability::Immediate);
                     t.commit().map_err(db_err)
                 });
+                std::mem::forget(reset);
                 g = self.flush.lock();
                 g.syncing = false;
                 match synced {
@@ -537,7 +589,7 @@ impl Inner {
                         // What was committed since the last sync may be lost: fail every
                         // writer waiting on it. Later syncs start after `target`.
                         g.failed.push((from, target));
-                        if g.failed.len() > 64 {
+                        if g.failed.len() > 1024 {
                             g.failed.remove(0);
                         }
                         g.durable = g.durable.max(target);

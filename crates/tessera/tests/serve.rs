@@ -217,6 +217,15 @@ fn a_request_refused_before_its_body_was_read_leaves_the_connection_usable() {
     assert_eq!(status, 404);
     assert!(String::from_utf8_lossy(&body).contains("NoSuchKey"));
 
+    // A client waiting for `100 Continue` is not asked for a body that is refused anyway: it
+    // gets the error at once, and the connection closes.
+    let mut conn = TcpStream::connect(&server.addr).expect("connect");
+    let expect = [("expect", "100-continue")];
+    conn.write_all(&head_with(&server.addr, "PUT", "early", target, 20_000, &expect)).expect("head");
+    let (status, head, _) = read_one(&mut conn);
+    assert_eq!(status, 404, "{head}");
+    assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+
     // A remainder too large to read is not read: the response says the connection closes.
     let mut conn = TcpStream::connect(&server.addr).expect("connect");
     conn.write_all(&head_with(&server.addr, "PUT", "early", target, 8 << 20, &[])).expect("head");
