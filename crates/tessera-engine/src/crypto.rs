@@ -595,7 +595,43 @@ pub fn ctr_stream(
     offset: u64,
 ) -> Result<ByteStream, CryptoError> {
     let mut keystream = Keystream::at(key, iv, offset)?;
-    Ok(Box::pin(data.map(move |chunk| chunk.map(|c| keystream.apply_bytes(c)))))
+    let mut arena = Arena::default();
+    Ok(Box::pin(data.map(move |chunk| {
+        chunk.map(|c| match c.try_into_mut() {
+            // Nobody else holds the chunk: transform it where it lies.
+            Ok(mut buf) => {
+                keystream.apply(&mut buf);
+                buf.freeze()
+            }
+            Err(shared) => {
+                let mut buf = arena.copy_of(&shared);
+                keystream.apply(&mut buf);
+                buf.freeze()
+            }
+        })
+    })))
+}
+
+/// Output buffers carved from a few large blocks that are reused once every piece cut from
+/// them has been dropped: a transformed stream of small shared chunks (slices of the
+/// socket's buffer) costs no allocation, and no fresh page faults, per chunk.
+#[derive(Default)]
+struct Arena {
+    block: BytesMut,
+}
+
+/// Size of one arena block.
+const ARENA_BLOCK: usize = 1 << 20;
+
+impl Arena {
+    fn copy_of(&mut self, data: &[u8]) -> BytesMut {
+        if self.block.capacity() < data.len() {
+            // Reclaims the block's storage when every earlier piece is gone, else allocates.
+            self.block.reserve(data.len().max(ARENA_BLOCK));
+        }
+        self.block.extend_from_slice(data);
+        self.block.split()
+    }
 }
 
 /// An ETag for an SSE-C or SSE-KMS object, which S3 does not make the MD5 of the data:
@@ -667,7 +703,15 @@ pub fn segmented_stream(
     customer: Option<SecretKey>,
     segments: Vec<CipherSegment>,
 ) -> ByteStream {
-    Box::pin(Segmented { inner: data, keys, customer, segments: segments.into_iter(), current: None, done: false })
+    Box::pin(Segmented {
+        inner: data,
+        keys,
+        customer,
+        segments: segments.into_iter(),
+        current: None,
+        done: false,
+        arena: Arena::default(),
+    })
 }
 
 struct Segmented {
@@ -678,6 +722,7 @@ struct Segmented {
     /// The keystream of the segment in hand and the bytes it still covers.
     current: Option<(Keystream, u64)>,
     done: bool,
+    arena: Arena,
 }
 
 impl Segmented {
@@ -729,7 +774,10 @@ impl futures_core::Stream for Segmented {
             }
             Poll::Ready(Some(Ok(chunk))) => {
                 // A chunk nobody else holds is transformed where it lies; a shared one is copied.
-                let mut buf = chunk.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
+                let mut buf = match chunk.try_into_mut() {
+                    Ok(buf) => buf,
+                    Err(shared) => this.arena.copy_of(&shared),
+                };
                 match this.apply(&mut buf) {
                     Ok(()) => Poll::Ready(Some(Ok(buf.freeze()))),
                     Err(e) => {
