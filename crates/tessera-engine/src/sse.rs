@@ -50,14 +50,18 @@ impl Sealed {
     }
 }
 
+/// The SSE-C key a request presents, if any.
+fn customer_of(given: Option<&SseRequest>) -> Option<&CustomerKey> {
+    match given {
+        Some(SseRequest::Customer(k)) => Some(k),
+        _ => None,
+    }
+}
+
 /// The customer key a read of an object (or upload) encrypted as `sse` must present, checked
 /// against what `given` presents.
 pub(crate) fn read_key(sse: Option<&StoredSse>, given: Option<&SseRequest>) -> Result<Option<SecretKey>, S3Error> {
-    let customer = match given {
-        Some(SseRequest::Customer(k)) => Some(k),
-        _ => None,
-    };
-    match (sse.filter(|s| s.is_customer()), customer) {
+    match (sse.filter(|s| s.is_customer()), customer_of(given)) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(invalid_request("The encryption parameters are not applicable to this object.")),
         (Some(_), None) => Err(invalid_request(
@@ -76,11 +80,7 @@ pub(crate) fn read_key(sse: Option<&StoredSse>, given: Option<&SseRequest>) -> R
 /// Checks the SSE-C headers of an UploadPart (or UploadPartCopy) against the upload's
 /// encryption: an SSE-C upload needs its key on every part, and no other upload takes one.
 pub(crate) fn part_key(upload: Option<&StoredSse>, given: Option<&SseRequest>) -> Result<Option<CustomerKey>, S3Error> {
-    let customer = match given {
-        Some(SseRequest::Customer(k)) => Some(k),
-        _ => None,
-    };
-    match (upload.filter(|s| s.is_customer()), customer) {
+    match (upload.filter(|s| s.is_customer()), customer_of(given)) {
         (None, None) => Ok(None),
         (None, Some(_)) => Err(invalid_request(
             "The multipart upload initiate did not request customer-provided encryption; parts may not carry a customer key.",
