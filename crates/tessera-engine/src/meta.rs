@@ -407,6 +407,25 @@ impl ObjectMeta {
         serde_json::from_slice(raw).map_err(|e| internal(format!("unreadable object metadata: {e}")))
     }
 
+    /// The metadata of a single-extent object (a PUT or a copy), whose checksum is of the
+    /// full object.
+    pub(crate) fn single(
+        etag: &ETag,
+        attributes: StoredAttributes,
+        crc64ecma: u64,
+        checksum: Option<&Checksum>,
+    ) -> Self {
+        ObjectMeta {
+            v: FORMAT,
+            etag: etag.as_str().to_owned(),
+            attributes,
+            crc64ecma,
+            checksum: checksum.map(|c| StoredChecksum::new(c, ChecksumType::FullObject)),
+            parts: Vec::new(),
+            upload_id: None,
+        }
+    }
+
     pub(crate) fn etag(&self) -> ETag {
         ETag::parse(&self.etag).unwrap_or_else(|_| ETag::from_md5(&[0; 16]))
     }

@@ -17,7 +17,7 @@ use crate::crypto::SecretKey;
 use crate::digest::Digester;
 use crate::engine::{Cx, Engine};
 use crate::error::{self, access_denied, internal, invalid_part_number, invalid_request};
-use crate::meta::{FORMAT, ObjectMeta, StoredAttributes, StoredChecksum, StoredOwner, StoredSse};
+use crate::meta::{ObjectMeta, StoredAttributes, StoredChecksum, StoredOwner, StoredSse};
 use crate::request::{EngineResponse, Payload, PayloadSummary, RequestBody, SummarySource};
 use crate::sse::{Sealed, WriteSse, read_key};
 
@@ -316,15 +316,7 @@ impl<S: Store> Engine<S> {
         let etag;
         (attrs.sse, etag) = written_sse(sse, sealed, &summary.md5);
         let sse = attrs.sse.as_ref().and_then(StoredSse::response);
-        let meta = ObjectMeta {
-            v: FORMAT,
-            etag: etag.as_str().to_owned(),
-            attributes: attrs,
-            crc64ecma: summary.crc64ecma,
-            checksum: checksum.map(|c| StoredChecksum::new(c, ChecksumType::FullObject)),
-            parts: Vec::new(),
-            upload_id: None,
-        };
+        let meta = ObjectMeta::single(&etag, attrs, summary.crc64ecma, checksum);
         self.commit_single(bucket, key, staged, &meta, cond, put.forbid_overwrite, cx.now).await?;
         Ok(EngineResponse::new(Output::ObjectWritten {
             etag,
@@ -595,15 +587,7 @@ impl<S: Store> Engine<S> {
         let etag;
         (attrs.sse, etag) = written_sse(sse, sealed, &summary.md5);
         let sse = attrs.sse.as_ref().and_then(StoredSse::response);
-        let meta = ObjectMeta {
-            v: FORMAT,
-            etag: etag.as_str().to_owned(),
-            attributes: attrs,
-            crc64ecma: summary.crc64ecma,
-            checksum: summary.checksum.as_ref().map(|c| StoredChecksum::new(c, ChecksumType::FullObject)),
-            parts: Vec::new(),
-            upload_id: None,
-        };
+        let meta = ObjectMeta::single(&etag, attrs, summary.crc64ecma, summary.checksum.as_ref());
         let written = self.commit_single(bucket, key, staged, &meta, cond, copy.forbid_overwrite, cx.now).await?;
         let mut document = xml::CopyObjectResult::new(Timestamp::from_millis(written.modified), etag.clone());
         if let Some(c) = &summary.checksum {
