@@ -576,14 +576,6 @@ impl Keystream {
     pub fn apply(&mut self, data: &mut [u8]) {
         self.cipher.apply_keystream(data);
     }
-
-    /// Encrypts or decrypts one chunk and advances: in place when nothing else holds the
-    /// chunk, else into a new buffer.
-    pub fn apply_bytes(&mut self, chunk: Bytes) -> Bytes {
-        let mut buf = chunk.try_into_mut().unwrap_or_else(|shared| BytesMut::from(&shared[..]));
-        self.cipher.apply_keystream(&mut buf);
-        buf.freeze()
-    }
 }
 
 /// Encrypts (or decrypts: CTR is its own inverse) a stream whose first byte is byte

@@ -193,8 +193,9 @@ fn remove_upload_parts_slice(
     max: usize,
 ) -> Result<bool, StoreError> {
     let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+    // Collected, then removed one by one: measured ~20x faster than `retain_in` here.
     let mut numbers = Vec::new();
-    for item in t.range((bucket, id, 0)..=(bucket, id, u32::MAX)).map_err(db_err)?.take(max + 1) {
+    for item in t.range((bucket, id, 0)..=(bucket, id, u32::MAX)).map_err(db_err)?.take(max.saturating_add(1)) {
         numbers.push(item.map_err(db_err)?.0.value().2);
     }
     let done = numbers.len() <= max;
@@ -206,16 +207,7 @@ fn remove_upload_parts_slice(
 
 /// Removes every part record of upload `id` in `bucket` within `txn`.
 fn remove_upload_parts(txn: &redb::WriteTransaction, bucket: &str, id: &str) -> Result<(), StoreError> {
-    let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
-    // Collected, then removed one by one: measured ~20x faster than `retain_in` here.
-    let mut numbers = Vec::new();
-    for item in t.range((bucket, id, 0)..=(bucket, id, u32::MAX)).map_err(db_err)? {
-        numbers.push(item.map_err(db_err)?.0.value().2);
-    }
-    for n in numbers {
-        t.remove((bucket, id, n)).map_err(db_err)?;
-    }
-    Ok(())
+    remove_upload_parts_slice(txn, bucket, id, usize::MAX).map(drop)
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
