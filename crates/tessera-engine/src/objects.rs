@@ -210,11 +210,11 @@ impl<S: Store> Engine<S> {
             SummarySource::Compute => {
                 let digester = Digester::new(algorithm);
                 let stream = encrypt(digester.wrap(stream))?;
-                let staged = self.store.stage(bucket, stream).await.map_err(error::store)?;
+                let staged = self.store.stage_pending(bucket, stream).await.map_err(error::store)?;
                 (staged, Some(digester.summary()))
             }
             SummarySource::Provided(cell) => {
-                let staged = self.store.stage(bucket, encrypt(stream)?).await.map_err(error::store)?;
+                let staged = self.store.stage_pending(bucket, encrypt(stream)?).await.map_err(error::store)?;
                 (staged, cell.get().cloned())
             }
         };
@@ -620,7 +620,7 @@ impl<S: Store> Engine<S> {
                 Err(StoreError::NoSuchKey) => continue,
                 Err(e) => return Err(error::store(e)),
             };
-            let staged = self.store.stage(bucket, stream).await.map_err(error::store)?;
+            let staged = self.store.stage_pending(bucket, stream).await.map_err(error::store)?;
             let write = ObjectWrite { parts: vec![staged.id], meta: meta.encode(), modified: record.modified };
             match self.store.assemble(bucket, key, write, Precondition::Generation(record.generation), None).await {
                 Ok(_) => return Ok(()),

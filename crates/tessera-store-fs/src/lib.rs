@@ -33,6 +33,7 @@
 
 mod codec;
 mod read;
+mod write;
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
@@ -59,10 +60,21 @@ const UPLOADS: TableDefinition<(&str, &str), &[u8]> = TableDefinition::new("uplo
 /// Part records of uploads: (bucket, upload id, part number) → record.
 const UPLOAD_PARTS: TableDefinition<(&str, &str, u32), &[u8]> = TableDefinition::new("upload_parts");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// The data of small extents, kept in the database instead of a file of their own: stage id
+/// (with [`INLINE`] set) → bytes.
+const INLINE_DATA: TableDefinition<u64, &[u8]> = TableDefinition::new("inline_data");
+
+/// Set in the id of an extent whose data lives in [`INLINE_DATA`]; never set in a file's id.
+pub(crate) const INLINE: u64 = 1 << 63;
+
+/// Whether extent `id` lives in the database.
+pub(crate) fn is_inline(id: u64) -> bool {
+    id & INLINE != 0
+}
 
 /// Freed extents up to this many are unlinked before the operation returns; more go to the
 /// background.
-const INLINE_UNLINKS: usize = 16;
+const FOREGROUND_UNLINKS: usize = 16;
 const DB_FILE: &str = "meta.redb";
 const NEXT_GENERATION: &str = "next_generation";
 const NEXT_STAGE: &str = "next_stage";
@@ -77,11 +89,15 @@ pub struct FsOptions {
     pub write_batch: usize,
     /// Bytes of metadata pages redb may cache (its own default is 1 GiB).
     pub metadata_cache: usize,
+    /// Staged parts of at most this many bytes are kept in the metadata database, committed
+    /// with their entry: no file to create, sync and later unlink (what bounds small writes).
+    /// 0 keeps every part in a file.
+    pub inline_max: usize,
 }
 
 impl Default for FsOptions {
     fn default() -> Self {
-        FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20, metadata_cache: 8 << 20 }
+        FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20, metadata_cache: 8 << 20, inline_max: 64 << 10 }
     }
 }
 
@@ -91,8 +107,8 @@ pub struct RecoveryReport {
     /// Temporary files removed from `tmp/` (stages a crash interrupted, as earlier versions
     /// made them; stages now live in `data/` from the start and count as orphans).
     pub removed_temp: usize,
-    /// Data files no record referenced, removed (a crash between rename and commit, or
-    /// between a commit and the unlinks it made due).
+    /// Data files (or inline data) no record referenced, removed: a crash between a part's
+    /// file and its entry, or between a commit and the unlinks it made due.
     pub removed_orphans: usize,
     /// Data files a record references that do not exist: never expected; reported, not fixed.
     pub missing: Vec<StageId>,
@@ -113,44 +129,9 @@ struct Inner {
     pins: Mutex<Pins>,
     options: FsOptions,
     recovery: RecoveryReport,
-    flush: GroupCommit,
+    writer: write::Writer,
     // Held for the store's lifetime: the exclusive lock lives as long as this handle.
     _lock: File,
-}
-
-/// Group-commit bookkeeping: transactions committed without a sync are numbered; `durable`
-/// is the highest number a finished sync covers.
-#[derive(Debug, Default)]
-struct GroupCommit {
-    state: Mutex<SyncState>,
-    wake: std::sync::Condvar,
-    /// Writers waiting to begin a transaction.
-    waiting: std::sync::atomic::AtomicUsize,
-}
-
-#[derive(Debug, Default)]
-struct SyncState {
-    committed: u64,
-    durable: u64,
-    syncing: bool,
-    /// Ranges of numbers whose sync failed (the last few).
-    failed: Vec<(u64, u64)>,
-}
-
-/// Clears `syncing` and wakes the waiters if a sync unwinds.
-struct SyncReset<'a>(&'a GroupCommit);
-
-impl Drop for SyncReset<'_> {
-    fn drop(&mut self) {
-        self.0.lock().syncing = false;
-        self.0.wake.notify_all();
-    }
-}
-
-impl GroupCommit {
-    fn lock(&self) -> MutexGuard<'_, SyncState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 /// Extents being read, and freed extents waiting for their last reader.
@@ -185,12 +166,13 @@ fn require_bucket(db: &Database, name: &str) -> Result<redb::ReadTransaction, St
 }
 
 /// Removes up to `max` part records of upload `id` in `bucket` within `txn`; whether none
-/// is left.
+/// is left. With `all_or_none`, removes nothing unless that leaves none.
 fn remove_upload_parts_slice(
     txn: &redb::WriteTransaction,
     bucket: &str,
     id: &str,
     max: usize,
+    all_or_none: bool,
 ) -> Result<bool, StoreError> {
     let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
     // Collected, then removed one by one: measured ~20x faster than `retain_in` here.
@@ -199,15 +181,31 @@ fn remove_upload_parts_slice(
         numbers.push(item.map_err(db_err)?.0.value().2);
     }
     let done = numbers.len() <= max;
-    for n in numbers.into_iter().take(max) {
-        t.remove((bucket, id, n)).map_err(db_err)?;
+    if done || !all_or_none {
+        for n in numbers.into_iter().take(max) {
+            t.remove((bucket, id, n)).map_err(db_err)?;
+        }
     }
     Ok(done)
 }
 
+/// Uploads of at most this many parts have their part records removed by the assemble that
+/// completes them; larger ones in the background, after it answers.
+const PARTS_REMOVED_IN_ASSEMBLE: usize = 32;
+
+/// Removes the data of the inline extents among `ids` within `txn` (the transaction that frees
+/// them).
+fn remove_inline(txn: &redb::WriteTransaction, ids: impl IntoIterator<Item = u64>) -> Result<(), StoreError> {
+    let mut t = txn.open_table(INLINE_DATA).map_err(db_err)?;
+    for id in ids.into_iter().filter(|&id| is_inline(id)) {
+        t.remove(id).map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// Removes every part record of upload `id` in `bucket` within `txn`.
 fn remove_upload_parts(txn: &redb::WriteTransaction, bucket: &str, id: &str) -> Result<(), StoreError> {
-    remove_upload_parts_slice(txn, bucket, id, usize::MAX).map(drop)
+    remove_upload_parts_slice(txn, bucket, id, usize::MAX, false).map(drop)
 }
 
 fn sync_dir(path: &Path) -> io::Result<()> {
@@ -272,6 +270,7 @@ impl FsStore {
             txn.open_table(UPLOADS).map_err(db_err)?;
             txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
             txn.open_table(COUNTERS).map_err(db_err)?;
+            txn.open_table(INLINE_DATA).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)?;
 
@@ -281,7 +280,7 @@ impl FsStore {
             inner: Arc::new(Inner {
                 root,
                 db: RwLock::new(Some(db)),
-                flush: GroupCommit::default(),
+                writer: write::Writer::default(),
                 next_stage: AtomicU64::new(next_stage),
                 pins: Mutex::new(Pins::default()),
                 options,
@@ -299,6 +298,12 @@ impl FsStore {
     /// The directory the store lives in.
     pub fn root(&self) -> &Path {
         &self.inner.root
+    }
+
+    /// Whether the data of staged part or extent `id` lives in the metadata database (a part
+    /// of at most [`FsOptions::inline_max`] bytes) rather than in a file under `data/`.
+    pub fn is_inline(id: StageId) -> bool {
+        is_inline(id.get())
     }
 }
 
@@ -333,8 +338,8 @@ fn forget_orphan_parts(db: &Database) -> Result<(), StoreError> {
     txn.commit().map_err(db_err)
 }
 
-/// Start-up recovery: empties `tmp/`, removes data files no record references, and finds the
-/// next free stage id.
+/// Start-up recovery: empties `tmp/`, removes data files and inline data no record references,
+/// and finds the next free stage id.
 fn recover(root: &Path, db: &Database) -> Result<(RecoveryReport, u64), StoreError> {
     let mut report = RecoveryReport::default();
     let mut max_seen = 0u64;
@@ -358,9 +363,31 @@ fn recover(root: &Path, db: &Database) -> Result<(RecoveryReport, u64), StoreErr
         referenced.extend(codec::object_extents(v.value())?);
     }
     let persisted = txn.open_table(COUNTERS).map_err(db_err)?.get(NEXT_STAGE).map_err(db_err)?.map(|g| g.value());
-    drop(txn);
-
     let mut present: HashSet<u64> = HashSet::with_capacity(referenced.len());
+    let mut unreferenced_inline = Vec::new();
+    for item in txn.open_table(INLINE_DATA).map_err(db_err)?.iter().map_err(db_err)? {
+        let id = item.map_err(db_err)?.0.value();
+        if referenced.contains(&id) {
+            present.insert(id);
+        } else {
+            unreferenced_inline.push(id);
+        }
+    }
+    drop(txn);
+    if !unreferenced_inline.is_empty() {
+        // Never expected (inline data is written and removed with the entry naming it), but
+        // a leak is worse than a write at start-up.
+        let txn = db.begin_write().map_err(db_err)?;
+        {
+            let mut t = txn.open_table(INLINE_DATA).map_err(db_err)?;
+            for &id in &unreferenced_inline {
+                t.remove(id).map_err(db_err)?;
+            }
+        }
+        txn.commit().map_err(db_err)?;
+        report.removed_orphans += unreferenced_inline.len();
+    }
+
     for fan in fs::read_dir(root.join("data"))? {
         let fan = fan?;
         if !fan.file_type()?.is_dir() {
@@ -369,7 +396,9 @@ fn recover(root: &Path, db: &Database) -> Result<(RecoveryReport, u64), StoreErr
         for entry in fs::read_dir(fan.path())? {
             let entry = entry?;
             // Only names this store writes; anything else is left alone.
-            let Some(id) = parse_id(&entry.file_name().to_string_lossy()) else { continue };
+            let Some(id) = parse_id(&entry.file_name().to_string_lossy()).filter(|&id| !is_inline(id)) else {
+                continue;
+            };
             max_seen = max_seen.max(id + 1);
             if referenced.contains(&id) {
                 present.insert(id);
@@ -382,7 +411,7 @@ fn recover(root: &Path, db: &Database) -> Result<(RecoveryReport, u64), StoreErr
     let mut missing: Vec<StageId> = referenced.difference(&present).map(|&id| StageId::new(id)).collect();
     missing.sort();
     report.missing = missing;
-    let max_ref = referenced.iter().max().map_or(0, |m| m + 1);
+    let max_ref = referenced.iter().map(|&id| id & !INLINE).max().map_or(0, |m| m + 1);
     Ok((report, max_seen.max(max_ref).max(persisted.unwrap_or(0))))
 }
 
@@ -400,11 +429,13 @@ impl Inner {
     }
 
     /// Unlinks the data of freed extents now, or when their last reader is done.
+    /// Inline extents are not this function's: their data goes in the transaction that frees
+    /// them ([`remove_inline`]), and open reads keep seeing it through their snapshot.
     fn free(&self, ids: impl IntoIterator<Item = u64>) {
         let mut now = Vec::new();
         {
             let mut pins = self.pins();
-            for id in ids {
+            for id in ids.into_iter().filter(|&id| !is_inline(id)) {
                 if pins.readers.contains_key(&id) {
                     pins.doomed.insert(id);
                 } else {
@@ -419,7 +450,7 @@ impl Inner {
     /// in the background, so an overwrite or delete answers without waiting for thousands of
     /// unlinks. A failure or a crash leaves unreferenced files, which recovery removes.
     fn unlink(&self, ids: Vec<u64>) {
-        let many = ids.len() > INLINE_UNLINKS;
+        let many = ids.len() > FOREGROUND_UNLINKS;
         let root = self.root.clone();
         let unlink_all = move || {
             for id in ids {
@@ -442,12 +473,8 @@ impl Inner {
             // In slices, so a closing store is held open for one slice at most.
             loop {
                 let Some(inner) = weak.upgrade() else { return };
-                let done = inner.with_db(|db| {
-                    let txn = inner.begin_write(db)?;
-                    let done = remove_upload_parts_slice(&txn, &bucket, &id, 2048)?;
-                    inner.commit(db, txn)?;
-                    Ok(done)
-                });
+                let (bucket, id) = (bucket.clone(), id.clone());
+                let done = inner.write(true, move |txn| remove_upload_parts_slice(txn, &bucket, &id, 2048, false));
                 if !matches!(done, Ok(false)) {
                     return;
                 }
@@ -461,7 +488,7 @@ impl Inner {
 
     fn pin(&self, ids: &[u64]) {
         let mut pins = self.pins();
-        for &id in ids {
+        for &id in ids.iter().filter(|&&id| !is_inline(id)) {
             *pins.readers.entry(id).or_insert(0) += 1;
         }
     }
@@ -518,91 +545,38 @@ impl Inner {
         }
     }
 
-    /// Begins a write transaction, counted while it waits for redb's one writer's turn: a
-    /// writer that commits while others wait joins a group sync instead of syncing alone.
-    fn begin_write(&self, db: &Database) -> Result<redb::WriteTransaction, StoreError> {
-        self.flush.waiting.fetch_add(1, Ordering::SeqCst);
-        let txn = db.begin_write();
-        self.flush.waiting.fetch_sub(1, Ordering::SeqCst);
-        txn.map_err(db_err)
-    }
-
-    /// Commits `txn` and returns once it is durable (group commit).
-    ///
-    /// A writer that finds no sync running, none due and no other writer waiting commits
-    /// durably on its own, as before. Otherwise its transaction is committed without a sync, and one durable commit
-    /// (one fdatasync of the database file) then makes it and every other transaction
-    /// committed before that sync began durable together; a caller whose transaction
-    /// committed while a sync was running waits for the next one, which it may run itself.
-    /// So concurrent writers share syncs. Nothing is acknowledged before its
-    /// sync; callers free extents only after this returns. Other readers may see a write up
-    /// to one sync before it is durable.
-    fn commit(&self, db: &Database, mut txn: redb::WriteTransaction) -> Result<(), StoreError> {
-        let alone = {
-            let g = self.flush.lock();
-            !g.syncing && g.durable == g.committed && self.flush.waiting.load(Ordering::SeqCst) == 0
-        };
-        if alone {
-            // Nobody to share a sync with: a durable commit of its own (which also leaves
-            // redb free to reuse freed pages at once — what lets a full disk recover).
-            return txn.commit().map_err(db_err);
-        }
-        txn.set_durability(redb::Durability::None);
-        txn.commit().map_err(db_err)?;
-        let seq = {
-            let mut g = self.flush.lock();
-            g.committed += 1;
-            g.committed
-        };
-        let mut g = self.flush.lock();
-        loop {
-            if g.failed.iter().any(|&(lo, hi)| (lo..=hi).contains(&seq)) {
-                return Err(StoreError::Io(io::Error::other("the metadata sync covering this change failed")));
-            }
-            if g.durable >= seq {
-                return Ok(());
-            }
-            if !g.syncing {
-                g.syncing = true;
-                let (from, target) = (g.durable + 1, g.committed);
-                drop(g);
-                // Should the sync panic, the next writer must not wait for it forever.
-                let reset = SyncReset(&self.flush);
-                let synced = db.begin_write().map_err(db_err).and_then(|mut t| {
-                    t.set_durability(redb::Durability::Immediate);
-                    t.commit().map_err(db_err)
-                });
-                std::mem::forget(reset);
-                g = self.flush.lock();
-                g.syncing = false;
-                match synced {
-                    Ok(()) => g.durable = g.durable.max(target),
-                    Err(_) => {
-                        // What was committed since the last sync may be lost: fail every
-                        // writer waiting on it. Later syncs start after `target`.
-                        g.failed.push((from, target));
-                        if g.failed.len() > 1024 {
-                            g.failed.remove(0);
-                        }
-                        g.durable = g.durable.max(target);
-                    }
+    /// Runs `change` in a write transaction, possibly shared with concurrent changes (group
+    /// commit, [`write`]), and returns its result once committed: synced if `durable`, else
+    /// [pending](Store::stage_pending), durable with the next synced commit (redb persists
+    /// every earlier commit with it). Nothing is acknowledged before its sync; callers free
+    /// extents only after this returns.
+    fn write<T: Send + 'static>(
+        &self,
+        durable: bool,
+        change: impl FnOnce(&redb::WriteTransaction) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.writer.write(durable, change, |run, durable| {
+            self.with_db(|db| {
+                let mut txn = db.begin_write().map_err(db_err)?;
+                run(&txn);
+                if !durable {
+                    txn.set_durability(redb::Durability::None);
                 }
-                self.flush.wake.notify_all();
-                continue;
-            }
-            g = self.flush.wake.wait(g).unwrap_or_else(|p| p.into_inner());
-        }
+                txn.commit().map_err(db_err)
+            })
+        })
     }
 
     /// Makes a staged part's file durable (its data, then its directory entry) and commits
-    /// its row; removes the file if anything fails.
-    fn finish_stage(&self, bucket: &str, id: u64, len: u64, file: File) -> Result<Staged, StoreError> {
+    /// its entry (durably, or [pending](Self::commit_pending)); removes the file if anything
+    /// fails.
+    fn finish_stage(&self, bucket: &str, id: u64, len: u64, file: File, durable: bool) -> Result<Staged, StoreError> {
         file.sync_data()?;
         drop(file);
         let dest = data_path(&self.root, id);
         let result = sync_dir(dest.parent().unwrap_or(&self.root))
             .map_err(StoreError::from)
-            .and_then(|()| self.with_db(|db| self.commit_stage(db, bucket, id, len)));
+            .and_then(|()| self.commit_stage(bucket, id, len, None, durable));
         match result {
             Ok(()) => Ok(Staged { id: StageId::new(id), len }),
             Err(e) => {
@@ -612,165 +586,39 @@ impl Inner {
         }
     }
 
-    fn commit_stage(&self, db: &Database, bucket: &str, id: u64, len: u64) -> Result<(), StoreError> {
-        {
-            let txn = self.begin_write(db)?;
-            {
-                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                txn.open_table(STAGED).map_err(db_err)?.insert((bucket, id), len).map_err(db_err)?;
-                let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
-                let next = counters.get(NEXT_STAGE).map_err(db_err)?.map_or(0, |g| g.value());
-                if next <= id {
-                    counters.insert(NEXT_STAGE, id + 1).map_err(db_err)?;
-                }
+    /// Commits the entry of staged part `id`, with its data when it is inline.
+    fn commit_stage(
+        &self,
+        bucket: &str,
+        id: u64,
+        len: u64,
+        inline: Option<Vec<u8>>,
+        durable: bool,
+    ) -> Result<(), StoreError> {
+        let bucket = bucket.to_owned();
+        self.write(durable, move |txn| {
+            let bucket = bucket.as_str();
+            if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket).map_err(db_err)?.is_none() {
+                return Err(StoreError::NoSuchBucket);
             }
-            self.commit(db, txn)
-        }
+            txn.open_table(STAGED).map_err(db_err)?.insert((bucket, id), len).map_err(db_err)?;
+            if let Some(data) = inline {
+                txn.open_table(INLINE_DATA).map_err(db_err)?.insert(id, data.as_slice()).map_err(db_err)?;
+            }
+            let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
+            let next = counters.get(NEXT_STAGE).map_err(db_err)?.map_or(0, |g| g.value());
+            let n = id & !INLINE;
+            if next <= n {
+                counters.insert(NEXT_STAGE, n + 1).map_err(db_err)?;
+            }
+            Ok(())
+        })
     }
 }
 
-/// Removes a staged file when dropped (a stage whose future was dropped), unless disarmed.
-/// The file may not exist yet: its opener checks `cancelled` after creating it.
-struct RemoveOnDrop {
-    path: Option<PathBuf>,
-    cancelled: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            // Flag first, then remove: an opener that creates the file after the removal
-            // sees the flag and removes it itself.
-            self.cancelled.store(true, Ordering::SeqCst);
-            let _ = fs::remove_file(path);
-        }
-    }
-}
-
-fn write_batch(mut file: File, batch: Vec<Bytes>) -> Result<File, StoreError> {
-    for chunk in &batch {
-        file.write_all(chunk)?;
-    }
-    Ok(file)
-}
-
-// Chunks smaller than this are coalesced before writing, so tiny body frames do not become
-// tiny writes.
-const COALESCE_BELOW: usize = 64 << 10;
-
-#[async_trait]
-impl Store for FsStore {
-    async fn create_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                {
-                    let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                    if t.get(name.as_str()).map_err(db_err)?.is_some() {
-                        return Err(StoreError::BucketExists);
-                    }
-                    t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-                }
-                inner.commit(db, txn)
-            })
-        })
-        .await
-    }
-
-    async fn bucket(&self, name: &BucketName) -> Result<Option<BucketRecord>, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.with_db(|db| {
-                let txn = db.begin_read().map_err(db_err)?;
-                let t = txn.open_table(BUCKETS).map_err(db_err)?;
-                let v = t.get(name.as_str()).map_err(db_err)?;
-                v.map(|v| codec::decode_bucket(v.value())).transpose()
-            })
-        })
-        .await
-    }
-
-    async fn update_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                {
-                    let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                    if t.get(name.as_str()).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-                }
-                inner.commit(db, txn)
-            })
-        })
-        .await
-    }
-
-    async fn delete_bucket(&self, name: &BucketName) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.with_db(|db| {
-                let n = name.as_str();
-                let txn = inner.begin_write(db)?;
-                {
-                    let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
-                    if buckets.get(n).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    let objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                    let has_object = match objects.range((n, "")..).map_err(db_err)?.next() {
-                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                        None => false,
-                    };
-                    let staged = txn.open_table(STAGED).map_err(db_err)?;
-                    let has_staged = match staged.range((n, 0u64)..).map_err(db_err)?.next() {
-                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                        None => false,
-                    };
-                    let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-                    let has_upload = match uploads.range((n, "")..).map_err(db_err)?.next() {
-                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                        None => false,
-                    };
-                    if has_object || has_staged || has_upload {
-                        return Err(StoreError::BucketNotEmpty);
-                    }
-                    buckets.remove(n).map_err(db_err)?;
-                }
-                inner.commit(db, txn)
-            })
-        })
-        .await
-    }
-
-    async fn list_buckets(&self) -> Result<Vec<(BucketName, BucketRecord)>, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        blocking(move || {
-            inner.with_db(|db| {
-                let txn = db.begin_read().map_err(db_err)?;
-                let t = txn.open_table(BUCKETS).map_err(db_err)?;
-                let mut out = Vec::new();
-                for item in t.iter().map_err(db_err)? {
-                    let (k, v) = item.map_err(db_err)?;
-                    let name = BucketName::new(k.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    out.push((name, codec::decode_bucket(v.value())?));
-                }
-                Ok(out)
-            })
-        })
-        .await
-    }
-
-    async fn stage(&self, bucket: &BucketName, mut data: ByteStream) -> Result<Staged, StoreError> {
+impl FsStore {
+    /// [`Store::stage`], committing the entry durably or [pending](Inner::commit_pending).
+    async fn stage_with(&self, bucket: &BucketName, mut data: ByteStream, durable: bool) -> Result<Staged, StoreError> {
         let inner = Arc::clone(&self.inner);
         let id = inner.next_stage.fetch_add(1, Ordering::Relaxed);
         let path = data_path(&inner.root, id);
@@ -859,14 +707,21 @@ impl Store for FsStore {
         // From here the blocking task owns the cleanup: it runs to the end even if this future
         // is dropped.
         cancel_guard.path = None;
+        let inline_max = inner.options.inline_max as u64;
         blocking(move || {
             let result = match (outcome, written) {
+                // Small and not yet in a file: the data goes in with the entry.
+                (Ok(last), Ok(None)) if file.is_none() && inline_max > 0 && len <= inline_max => {
+                    let data = last.concat();
+                    let id = id | INLINE;
+                    inner2.commit_stage(&b, id, len, Some(data), durable).map(|()| Staged { id: StageId::new(id), len })
+                }
                 (Ok(last), Ok(f)) => {
                     let f = match f.or(file) {
                         Some(f) => f,
                         None => opener()?,
                     };
-                    write_batch(f, last).and_then(|f| inner2.finish_stage(&b, id, len, f))
+                    write_batch(f, last).and_then(|f| inner2.finish_stage(&b, id, len, f, durable))
                 }
                 (Err(e), _) | (Ok(_), Err(e)) => Err(e),
             };
@@ -877,26 +732,165 @@ impl Store for FsStore {
         })
         .await
     }
+}
+
+/// Removes a staged file when dropped (a stage whose future was dropped), unless disarmed.
+/// The file may not exist yet: its opener checks `cancelled` after creating it.
+struct RemoveOnDrop {
+    path: Option<PathBuf>,
+    cancelled: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(path) = self.path.take() {
+            // Flag first, then remove: an opener that creates the file after the removal
+            // sees the flag and removes it itself.
+            self.cancelled.store(true, Ordering::SeqCst);
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+fn write_batch(mut file: File, batch: Vec<Bytes>) -> Result<File, StoreError> {
+    for chunk in &batch {
+        file.write_all(chunk)?;
+    }
+    Ok(file)
+}
+
+// Chunks smaller than this are coalesced before writing, so tiny body frames do not become
+// tiny writes.
+const COALESCE_BELOW: usize = 64 << 10;
+
+#[async_trait]
+impl Store for FsStore {
+    async fn create_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.clone();
+        blocking(move || {
+            inner.write(true, move |txn| {
+                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
+                if t.get(name.as_str()).map_err(db_err)?.is_some() {
+                    return Err(StoreError::BucketExists);
+                }
+                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn bucket(&self, name: &BucketName) -> Result<Option<BucketRecord>, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.clone();
+        blocking(move || {
+            inner.with_db(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let t = txn.open_table(BUCKETS).map_err(db_err)?;
+                let v = t.get(name.as_str()).map_err(db_err)?;
+                v.map(|v| codec::decode_bucket(v.value())).transpose()
+            })
+        })
+        .await
+    }
+
+    async fn update_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.clone();
+        blocking(move || {
+            inner.write(true, move |txn| {
+                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
+                if t.get(name.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
+                }
+                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn delete_bucket(&self, name: &BucketName) -> Result<(), StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.clone();
+        blocking(move || {
+            inner.write(true, move |txn| {
+                let n = name.as_str();
+                {
+                    let mut buckets = txn.open_table(BUCKETS).map_err(db_err)?;
+                    if buckets.get(n).map_err(db_err)?.is_none() {
+                        return Err(StoreError::NoSuchBucket);
+                    }
+                    let objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                    let has_object = match objects.range((n, "")..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    let staged = txn.open_table(STAGED).map_err(db_err)?;
+                    let has_staged = match staged.range((n, 0u64)..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
+                    let has_upload = match uploads.range((n, "")..).map_err(db_err)?.next() {
+                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
+                        None => false,
+                    };
+                    if has_object || has_staged || has_upload {
+                        return Err(StoreError::BucketNotEmpty);
+                    }
+                    buckets.remove(n).map_err(db_err)?;
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_buckets(&self) -> Result<Vec<(BucketName, BucketRecord)>, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        blocking(move || {
+            inner.with_db(|db| {
+                let txn = db.begin_read().map_err(db_err)?;
+                let t = txn.open_table(BUCKETS).map_err(db_err)?;
+                let mut out = Vec::new();
+                for item in t.iter().map_err(db_err)? {
+                    let (k, v) = item.map_err(db_err)?;
+                    let name = BucketName::new(k.value()).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    out.push((name, codec::decode_bucket(v.value())?));
+                }
+                Ok(out)
+            })
+        })
+        .await
+    }
+
+    async fn stage(&self, bucket: &BucketName, data: ByteStream) -> Result<Staged, StoreError> {
+        self.stage_with(bucket, data, true).await
+    }
+
+    async fn stage_pending(&self, bucket: &BucketName, data: ByteStream) -> Result<Staged, StoreError> {
+        self.stage_with(bucket, data, false).await
+    }
 
     async fn discard(&self, bucket: &BucketName, stage: StageId) -> Result<(), StoreError> {
         let inner = Arc::clone(&self.inner);
         let bucket = bucket.clone();
         blocking(move || {
-            inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                {
-                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                    if staged.remove((bucket.as_str(), stage.get())).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchStage);
-                    }
+            inner.write(true, move |txn| {
+                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
                 }
-                inner.commit(db, txn)?;
-                inner.free([stage.get()]);
-                Ok(())
-            })
+                let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                if staged.remove((bucket.as_str(), stage.get())).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchStage);
+                }
+                drop(staged);
+                remove_inline(txn, [stage.get()])
+            })?;
+            inner.free([stage.get()]);
+            Ok(())
         })
         .await
     }
@@ -931,62 +925,85 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, key, upload) = (bucket.clone(), key.clone(), also_delete_upload.cloned());
         blocking(move || {
-            inner.with_db(|db| {
+            let (b, u) = (bucket.clone(), upload.clone());
+            let (record, freed, parts_left) = inner.write(true, move |txn| {
                 let (b, k) = (bucket.as_str(), key.as_str());
-                // Dropping the transaction on any early return aborts it: nothing changes.
-                let txn = inner.begin_write(db)?;
-                let (record, freed) = {
-                    if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
-                    let old = objects.get((b, k)).map_err(db_err)?.map(|v| v.value().to_vec());
-                    let current = old.as_deref().map(codec::object_generation).transpose()?;
-                    if !cond.holds(current) {
-                        return Err(StoreError::PreconditionFailed);
-                    }
-                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                    // Removed in id order (the B-tree is walked once, leaf by leaf), laid out in
-                    // part order. A part listed twice is gone the second time.
-                    let mut by_id: Vec<(u64, usize)> =
-                        write.parts.iter().enumerate().map(|(i, stage)| (stage.get(), i)).collect();
-                    by_id.sort_unstable();
-                    let mut lens = vec![0u64; write.parts.len()];
-                    for (id, i) in by_id {
-                        lens[i] = staged.remove((b, id)).map_err(db_err)?.ok_or(StoreError::NoSuchStage)?.value();
-                    }
-                    let layout: Vec<Extent> =
-                        write.parts.iter().zip(lens).map(|(&stage, len)| Extent { stage, len }).collect();
-                    if let Some(id) = &upload {
-                        let mut uploads = txn.open_table(UPLOADS).map_err(db_err)?;
-                        if uploads.remove((b, id.as_str())).map_err(db_err)?.is_none() {
-                            return Err(StoreError::NoSuchUpload);
-                        }
-                        // Its part records are removed after the commit (below): without
-                        // their upload record nothing reads them, and recovery removes any a
-                        // crash leaves.
-                    }
-                    let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
-                    let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
-                    counters.insert(NEXT_GENERATION, generation).map_err(db_err)?;
-                    let record = ObjectRecord {
-                        size: layout.iter().map(|e| e.len).sum(),
-                        generation,
-                        modified: write.modified,
-                        layout,
-                        meta: write.meta,
-                    };
-                    objects.insert((b, k), codec::encode_object(&record).as_slice()).map_err(db_err)?;
-                    let freed = old.as_deref().map(codec::object_extents).transpose()?.unwrap_or_default();
-                    (record, freed)
-                };
-                inner.commit(db, txn)?;
-                inner.free(freed);
-                if let Some(id) = upload {
-                    inner.forget_upload_parts(bucket.as_str().to_owned(), id.as_str().to_owned());
+                // The transaction may be shared (group commit): everything is checked before
+                // anything is written, and the one check made while writing (each part is
+                // staged) undoes what it removed.
+                if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
                 }
-                Ok(record)
-            })
+                let mut objects = txn.open_table(OBJECTS).map_err(db_err)?;
+                let old = objects.get((b, k)).map_err(db_err)?.map(|v| v.value().to_vec());
+                let current = old.as_deref().map(codec::object_generation).transpose()?;
+                if !cond.holds(current) {
+                    return Err(StoreError::PreconditionFailed);
+                }
+                let freed = old.as_deref().map(codec::object_extents).transpose()?.unwrap_or_default();
+                let upload_gone = match &upload {
+                    Some(id) => {
+                        txn.open_table(UPLOADS).map_err(db_err)?.get((b, id.as_str())).map_err(db_err)?.is_none()
+                    }
+                    None => false,
+                };
+                let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                // Removed in id order (the B-tree is walked once, leaf by leaf), laid out in
+                // part order. A part listed twice is gone the second time.
+                let mut by_id: Vec<(u64, usize)> =
+                    write.parts.iter().enumerate().map(|(i, stage)| (stage.get(), i)).collect();
+                by_id.sort_unstable();
+                let mut lens = vec![0u64; write.parts.len()];
+                for (n, &(id, i)) in by_id.iter().enumerate() {
+                    let removed = staged.remove((b, id)).map_err(db_err)?.map(|len| len.value());
+                    match removed {
+                        Some(len) => lens[i] = len,
+                        None => {
+                            for &(id, i) in &by_id[..n] {
+                                staged.insert((b, id), lens[i]).map_err(db_err)?;
+                            }
+                            return Err(StoreError::NoSuchStage);
+                        }
+                    }
+                }
+                if upload_gone {
+                    // Checked after the parts, as the trait orders the errors.
+                    for &(id, i) in &by_id {
+                        staged.insert((b, id), lens[i]).map_err(db_err)?;
+                    }
+                    return Err(StoreError::NoSuchUpload);
+                }
+                drop(staged);
+                let layout: Vec<Extent> =
+                    write.parts.iter().zip(lens).map(|(&stage, len)| Extent { stage, len }).collect();
+                let mut parts_left = false;
+                if let Some(id) = &upload {
+                    txn.open_table(UPLOADS).map_err(db_err)?.remove((b, id.as_str())).map_err(db_err)?;
+                    // Many part records are removed after the commit (below): without their
+                    // upload record nothing reads them, and recovery removes any a crash
+                    // leaves. A few go now, saving a transaction.
+                    parts_left = !remove_upload_parts_slice(txn, b, id.as_str(), PARTS_REMOVED_IN_ASSEMBLE, true)?;
+                }
+                let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
+                let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
+                counters.insert(NEXT_GENERATION, generation).map_err(db_err)?;
+                let record = ObjectRecord {
+                    size: layout.iter().map(|e| e.len).sum(),
+                    generation,
+                    modified: write.modified,
+                    layout,
+                    meta: write.meta,
+                };
+                objects.insert((b, k), codec::encode_object(&record).as_slice()).map_err(db_err)?;
+                drop(objects);
+                remove_inline(txn, freed.iter().copied())?;
+                Ok((record, freed, parts_left))
+            })?;
+            inner.free(freed);
+            if let Some(id) = u.filter(|_| parts_left) {
+                inner.forget_upload_parts(b.as_str().to_owned(), id.as_str().to_owned());
+            }
+            Ok(record)
         })
         .await
     }
@@ -1021,19 +1038,25 @@ impl Store for FsStore {
         let pins = read::PinGuard::new(Arc::clone(&self.inner), ids);
         let inner = Arc::clone(&self.inner);
         let (b, k, generation) = (bucket.clone(), key.clone(), record.generation);
-        let current = blocking(move || {
+        let any_inline = segments.iter().any(|s| is_inline(s.id));
+        let (current, snapshot) = blocking(move || {
             inner.with_db(|db| {
                 let txn = require_bucket(db, b.as_str())?;
                 let t = txn.open_table(OBJECTS).map_err(db_err)?;
                 let v = t.get((b.as_str(), k.as_str())).map_err(db_err)?;
-                v.map(|v| codec::object_generation(v.value())).transpose()
+                let current = v.map(|v| codec::object_generation(v.value())).transpose()?;
+                drop(t);
+                // Inline data is read from this snapshot, where the record is current: a
+                // later overwrite removes it from the database but not from the snapshot.
+                Ok((current, any_inline.then(|| Arc::new(txn))))
             })
         })
         .await?;
         if current != Some(generation) {
             return Err(StoreError::NoSuchKey);
         }
-        Ok(read::stream(self.inner.root.clone(), segments, self.inner.options.read_chunk, pins))
+        let source = read::Source { root: self.inner.root.clone(), snapshot, _pins: pins };
+        Ok(read::stream(source, segments, self.inner.options.read_chunk))
     }
 
     async fn delete_object(
@@ -1045,10 +1068,9 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, key) = (bucket.clone(), key.clone());
         blocking(move || {
-            inner.with_db(|db| {
+            let old = inner.write(true, move |txn| {
                 let (b, k) = (bucket.as_str(), key.as_str());
-                let txn = inner.begin_write(db)?;
-                let old = {
+                {
                     if txn.open_table(BUCKETS).map_err(db_err)?.get(b).map_err(db_err)?.is_none() {
                         return Err(StoreError::NoSuchBucket);
                     }
@@ -1060,12 +1082,13 @@ impl Store for FsStore {
                     }
                     let old = old.ok_or(StoreError::NoSuchKey)?;
                     objects.remove((b, k)).map_err(db_err)?;
-                    old
-                };
-                inner.commit(db, txn)?;
-                inner.free(old.layout.iter().map(|e| e.stage.get()));
-                Ok(old)
-            })
+                    drop(objects);
+                    remove_inline(txn, old.layout.iter().map(|e| e.stage.get()))?;
+                    Ok(old)
+                }
+            })?;
+            inner.free(old.layout.iter().map(|e| e.stage.get()));
+            Ok(old)
         })
         .await
     }
@@ -1117,22 +1140,19 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
-            inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                {
-                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
-                    let created = t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?.is_none();
-                    drop(t);
-                    if created {
-                        // A new upload starts with no parts, whatever an old one of the same
-                        // id left to be removed.
-                        remove_upload_parts(&txn, bucket.as_str(), id.as_str())?;
-                    }
+            inner.write(true, move |txn| {
+                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
                 }
-                inner.commit(db, txn)
+                let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
+                let created = t.insert((bucket.as_str(), id.as_str()), &record[..]).map_err(db_err)?.is_none();
+                drop(t);
+                if created {
+                    // A new upload starts with no parts, whatever an old one of the same
+                    // id left to be removed.
+                    remove_upload_parts(txn, bucket.as_str(), id.as_str())?;
+                }
+                Ok(())
             })
         })
         .await
@@ -1166,19 +1186,18 @@ impl Store for FsStore {
                         return Err(StoreError::NoSuchUpload);
                     }
                 }
-                let txn = inner.begin_write(db)?;
-                {
-                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
-                    if t.remove((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchUpload);
-                    }
-                    drop(t);
-                    remove_upload_parts(&txn, bucket.as_str(), id.as_str())?;
+                Ok(())
+            })?;
+            inner.write(true, move |txn| {
+                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
                 }
-                inner.commit(db, txn)
+                let mut t = txn.open_table(UPLOADS).map_err(db_err)?;
+                if t.remove((bucket.as_str(), id.as_str())).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchUpload);
+                }
+                drop(t);
+                remove_upload_parts(txn, bucket.as_str(), id.as_str())
             })
         })
         .await
@@ -1194,25 +1213,22 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let (bucket, id) = (bucket.clone(), id.clone());
         blocking(move || {
-            inner.with_db(|db| {
-                let txn = inner.begin_write(db)?;
-                {
-                    if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
-                        return Err(StoreError::NoSuchBucket);
-                    }
-                    if txn
-                        .open_table(UPLOADS)
-                        .map_err(db_err)?
-                        .get((bucket.as_str(), id.as_str()))
-                        .map_err(db_err)?
-                        .is_none()
-                    {
-                        return Err(StoreError::NoSuchUpload);
-                    }
-                    let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
-                    t.insert((bucket.as_str(), id.as_str(), number), &record[..]).map_err(db_err)?;
+            inner.write(true, move |txn| {
+                if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
+                    return Err(StoreError::NoSuchBucket);
                 }
-                inner.commit(db, txn)
+                if txn
+                    .open_table(UPLOADS)
+                    .map_err(db_err)?
+                    .get((bucket.as_str(), id.as_str()))
+                    .map_err(db_err)?
+                    .is_none()
+                {
+                    return Err(StoreError::NoSuchUpload);
+                }
+                let mut t = txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
+                t.insert((bucket.as_str(), id.as_str(), number), &record[..]).map_err(db_err)?;
+                Ok(())
             })
         })
         .await

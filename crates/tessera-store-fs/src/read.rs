@@ -1,5 +1,6 @@
 //! Streaming an object's extents out: large positioned reads on the blocking pool, one read
-//! ahead of the consumer.
+//! ahead of the consumer. Inline extents are read from the database snapshot the read began
+//! in, several small ones per trip.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -12,9 +13,9 @@ use bytes::{Bytes, BytesMut};
 use tessera_store::{ByteStream, Extent, StoreError};
 use tokio::task::JoinHandle;
 
-use crate::{Inner, data_path};
+use crate::{INLINE_DATA, Inner, data_path, is_inline};
 
-/// A byte range of one extent's file.
+/// A byte range of one extent (its file, or its inline data).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Segment {
     pub(crate) id: u64,
@@ -56,11 +57,20 @@ impl Drop for PinGuard {
     }
 }
 
-/// A read in flight: the extent's id, its open file (kept for the next read), the bytes.
-type Ahead = JoinHandle<io::Result<(u64, Arc<File>, Bytes)>>;
+/// Where a read's extents are: files (kept while pinned) and, for inline extents, the
+/// database snapshot in which the object's record was checked.
+pub(crate) struct Source {
+    pub(crate) root: PathBuf,
+    pub(crate) snapshot: Option<Arc<redb::ReadTransaction>>,
+    pub(crate) _pins: PinGuard,
+}
+
+/// A read in flight: the file it read (kept open for the next read of that extent) and the
+/// bytes.
+type Ahead = JoinHandle<io::Result<(Option<(u64, Arc<File>)>, Bytes)>>;
 
 struct Reader {
-    root: PathBuf,
+    source: Source,
     segments: VecDeque<Segment>,
     file: Option<(u64, Arc<File>)>,
     chunk: usize,
@@ -68,7 +78,6 @@ struct Reader {
     /// Chunks handed out, kept to read into again once the consumer has let go of them: no
     /// fresh (zeroed, page-faulted) buffer per chunk.
     recycle: VecDeque<Bytes>,
-    _pins: PinGuard,
 }
 
 /// How many handed-out chunks a reader keeps for reuse.
@@ -78,6 +87,9 @@ impl Reader {
     /// Starts the next read on the blocking pool, if anything is left.
     fn start_next(&mut self) {
         let Some(seg) = self.segments.front_mut() else { return };
+        if is_inline(seg.id) {
+            return self.start_inline();
+        }
         let n = (seg.end - seg.start).min(self.chunk as u64) as usize;
         let (id, offset) = (seg.id, seg.start);
         seg.start += n as u64;
@@ -88,7 +100,7 @@ impl Reader {
             Some((fid, f)) if *fid == id => Some(Arc::clone(f)),
             _ => None,
         };
-        let path = data_path(&self.root, id);
+        let path = data_path(&self.source.root, id);
         let reused = self.reusable(n);
         self.ahead = Some(tokio::task::spawn_blocking(move || {
             let file = match file {
@@ -99,7 +111,42 @@ impl Reader {
             // the buffer costs far less than the read.
             let mut buf = reused.unwrap_or_else(|| BytesMut::zeroed(n));
             file.read_exact_at(&mut buf, offset)?;
-            Ok((id, file, buf.freeze()))
+            Ok((Some((id, file)), buf.freeze()))
+        }));
+    }
+
+    /// Starts reading the inline segments at the front, as many as fit in a chunk (at least
+    /// one), into one buffer.
+    fn start_inline(&mut self) {
+        let mut take = Vec::new();
+        let mut total = 0usize;
+        while let Some(seg) = self.segments.front().copied() {
+            let n = (seg.end - seg.start) as usize;
+            if !is_inline(seg.id) || (!take.is_empty() && total + n > self.chunk) {
+                break;
+            }
+            self.segments.pop_front();
+            take.push(seg);
+            total += n;
+        }
+        let snapshot = self.source.snapshot.clone();
+        let reused = self.reusable(total);
+        self.ahead = Some(tokio::task::spawn_blocking(move || {
+            let snapshot = snapshot.ok_or_else(|| io::Error::other("inline extent without a snapshot"))?;
+            let table = snapshot.open_table(INLINE_DATA).map_err(io::Error::other)?;
+            let mut buf = reused.unwrap_or_else(|| BytesMut::with_capacity(total));
+            buf.clear();
+            for seg in take {
+                let data = table
+                    .get(seg.id)
+                    .map_err(io::Error::other)?
+                    .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("inline extent {:016x}", seg.id)))?;
+                let bytes = data.value().get(seg.start as usize..seg.end as usize).ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::UnexpectedEof, format!("inline extent {:016x} is short", seg.id))
+                })?;
+                buf.extend_from_slice(bytes);
+            }
+            Ok((None, buf.freeze()))
         }));
     }
 
@@ -122,8 +169,10 @@ impl Reader {
     async fn next(&mut self) -> Option<Result<Bytes, StoreError>> {
         let handle = self.ahead.take()?;
         match handle.await {
-            Ok(Ok((id, file, bytes))) => {
-                self.file = Some((id, file));
+            Ok(Ok((file, bytes))) => {
+                if file.is_some() {
+                    self.file = file;
+                }
                 if self.recycle.len() >= RECYCLE {
                     self.recycle.pop_front();
                 }
@@ -135,7 +184,7 @@ impl Reader {
                 self.segments.clear();
                 Some(Err(match e.kind() {
                     io::ErrorKind::UnexpectedEof | io::ErrorKind::NotFound => {
-                        StoreError::Corrupt(format!("data file missing or short: {e}"))
+                        StoreError::Corrupt(format!("extent data missing or short: {e}"))
                     }
                     _ => StoreError::from_io(e),
                 }))
@@ -149,15 +198,14 @@ impl Reader {
 }
 
 /// The stream of `segments`, read `chunk` bytes at a time.
-pub(crate) fn stream(root: PathBuf, segments: Vec<Segment>, chunk: usize, pins: PinGuard) -> ByteStream {
+pub(crate) fn stream(source: Source, segments: Vec<Segment>, chunk: usize) -> ByteStream {
     let mut reader = Reader {
-        root,
+        source,
         segments: segments.into_iter().filter(|s| s.start < s.end).collect(),
         file: None,
         chunk: chunk.max(4096),
         ahead: None,
         recycle: VecDeque::new(),
-        _pins: pins,
     };
     reader.start_next();
     Box::pin(futures_util::stream::unfold(reader, |mut r| async move { r.next().await.map(|item| (item, r)) }))

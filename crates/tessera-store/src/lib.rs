@@ -187,6 +187,16 @@ pub trait Store: Send + Sync + 'static {
     /// and that error is returned unchanged.
     async fn stage(&self, bucket: &BucketName, data: ByteStream) -> Result<Staged, StoreError>;
 
+    /// [`Store::stage`] for a part the caller is about to name in a durable record (an upload's
+    /// part record, [`Store::put_upload_part`], or an object, [`Store::assemble`]): the part's
+    /// entry need only become durable no later than the next change of this store that
+    /// returns, so a backend may save a sync. Until then a crash may forget the part, which
+    /// is fine for a part no acknowledged record names (its data is then reclaimed like any
+    /// unreferenced part). By default, [`Store::stage`].
+    async fn stage_pending(&self, bucket: &BucketName, data: ByteStream) -> Result<Staged, StoreError> {
+        self.stage(bucket, data).await
+    }
+
     /// Frees a staged part ([`StoreError::NoSuchStage`] if it is not staged in `bucket`).
     async fn discard(&self, bucket: &BucketName, stage: StageId) -> Result<(), StoreError>;
 

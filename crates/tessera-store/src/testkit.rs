@@ -244,6 +244,7 @@ pub async fn missing_bucket<S: Store>(t: &Backend<S>) {
     let nsb = |e: StoreError| assert!(matches!(e, StoreError::NoSuchBucket), "{e:?}");
     nsb(s.update_bucket(&b, record("o")).await.unwrap_err());
     nsb(s.stage(&b, stream_of(b"abc", 1)).await.unwrap_err());
+    nsb(s.stage_pending(&b, stream_of(b"abc", 1)).await.unwrap_err());
     nsb(s.discard(&b, StageId::new(0)).await.unwrap_err());
     nsb(s.list_staged(&b).await.unwrap_err());
     nsb(s.assemble(&b, &k, write(vec![], 0), Precondition::Any, None).await.unwrap_err());
@@ -466,7 +467,8 @@ pub async fn staged_parts<S: Store>(t: &Backend<S>) {
     let a = fresh(s, "stage-a").await;
     let b = fresh(s, "stage-b").await;
     let p1 = s.stage(&a, stream_of(&pattern(1, 5000), 999)).await.unwrap();
-    let p2 = s.stage(&a, stream_of(&pattern(2, 7), 3)).await.unwrap();
+    // A pending stage is a stage like any other, once it returns.
+    let p2 = s.stage_pending(&a, stream_of(&pattern(2, 7), 3)).await.unwrap();
     let p3 = s.stage(&b, stream_of(&pattern(3, 11), 3)).await.unwrap();
     assert!(p1.id != p2.id && p2.id != p3.id && p1.id != p3.id);
     let mut listed = s.list_staged(&a).await.unwrap();

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tessera_store::testkit::{bucket, collect, key, pattern, put, read_all, record, stream_of, upload_id, write};
-use tessera_store::{Precondition, Store, StoreError};
+use tessera_store::{ObjectWrite, Precondition, StageId, Store, StoreError};
 use tessera_store_fs::{FsOptions, FsStore};
 
 fn temp_dir() -> tempfile::TempDir {
@@ -32,6 +32,16 @@ pub(crate) fn files_under(root: &Path) -> Vec<String> {
     out
 }
 
+/// Whether extent `id` is kept in the database, not in a file.
+pub(crate) fn is_inline(id: u64) -> bool {
+    FsStore::is_inline(StageId::new(id))
+}
+
+/// A store that keeps every part in a file, for the tests of what happens to files.
+async fn files_only(root: &Path) -> FsStore {
+    FsStore::open_with(root, FsOptions { inline_max: 0, ..FsOptions::default() }).await.unwrap()
+}
+
 /// The data files under `root`, as stage ids.
 pub(crate) fn data_files(root: &Path) -> Vec<u64> {
     let mut ids: Vec<u64> = files_under(root)
@@ -46,7 +56,7 @@ pub(crate) fn data_files(root: &Path) -> Vec<u64> {
 #[tokio::test]
 async fn keys_never_become_paths() {
     let dir = temp_dir();
-    let s = FsStore::open(dir.path()).await.unwrap();
+    let s = files_only(dir.path()).await;
     let b = bucket("names");
     s.create_bucket(&b, record("o")).await.unwrap();
     let keys = ["../../escape", "a", "a/b", "a/b/", "/", "x".repeat(1024).as_str(), "con", "é/ü"].map(String::from);
@@ -71,7 +81,7 @@ async fn keys_never_become_paths() {
 #[tokio::test]
 async fn overwrite_delete_and_discard_free_their_files() {
     let dir = temp_dir();
-    let s = FsStore::open(dir.path()).await.unwrap();
+    let s = files_only(dir.path()).await;
     let b = bucket("reclaim");
     s.create_bucket(&b, record("o")).await.unwrap();
     let first = put(&s, &b, &key("k"), &pattern(1, 1000)).await;
@@ -131,7 +141,7 @@ async fn recovery_removes_temporary_and_unreferenced_files_only() {
     let dir = temp_dir();
     let b = bucket("recover");
     let (kept, staged) = {
-        let s = FsStore::open(dir.path()).await.unwrap();
+        let s = files_only(dir.path()).await;
         s.create_bucket(&b, record("o")).await.unwrap();
         let kept = put(&s, &b, &key("k"), &pattern(4, 5000)).await;
         let staged = s.stage(&b, stream_of(b"staged", 2)).await.unwrap();
@@ -146,7 +156,7 @@ async fn recovery_removes_temporary_and_unreferenced_files_only() {
     let foreign = dir.path().join("data/00/README");
     std::fs::write(&foreign, b"not ours").unwrap();
 
-    let s = FsStore::open(dir.path()).await.unwrap();
+    let s = files_only(dir.path()).await;
     let report = s.recovery().clone();
     assert_eq!((report.removed_temp, report.removed_orphans), (1, 1), "{report:?}");
     assert!(report.missing.is_empty());
@@ -382,4 +392,138 @@ async fn part_records_of_a_completed_upload_are_gone_after_a_restart() {
     s.put_upload(&b, &u, Bytes::from_static(b"third")).await.unwrap();
     assert!(s.upload_parts(&b, &u).await.unwrap().is_empty());
     assert_eq!(read_all(&s, &b, &key("k")).await, vec![b'x'; 300]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small parts kept in the database.
+
+#[tokio::test]
+async fn small_parts_live_in_the_database_and_mix_with_files() {
+    let dir = temp_dir();
+    let b = bucket("inline");
+    let sizes = [10usize, 64 << 10, (64 << 10) + 1, 0, 3000, 200_000, 1];
+    let data: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| pattern(100 + i as u64, n)).collect();
+    let whole: Vec<u8> = data.concat();
+    let rec = {
+        let s = FsStore::open(dir.path()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let mut ids = Vec::new();
+        for d in &data {
+            let p = s.stage_pending(&b, stream_of(d, 777)).await.unwrap();
+            assert_eq!(p.len, d.len() as u64);
+            assert_eq!(FsStore::is_inline(p.id), d.len() <= 64 << 10, "a part of {} bytes", d.len());
+            ids.push(p.id);
+        }
+        let files: Vec<u64> = ids.iter().map(|id| id.get()).filter(|&id| !is_inline(id)).collect();
+        assert_eq!(data_files(dir.path()), files, "only the large parts have files");
+        let rec = s.assemble(&b, &key("k"), write(ids, 1), Precondition::Any, None).await.unwrap();
+        assert_eq!(rec.size, whole.len() as u64);
+        rec
+    };
+    // After a reopen: whole, and every range that starts or ends at or next to a boundary.
+    let s = FsStore::open(dir.path()).await.unwrap();
+    assert_eq!(s.recovery().removed_orphans, 0);
+    assert!(s.recovery().missing.is_empty());
+    assert!(read_all(&s, &b, &key("k")).await == whole);
+    let mut cuts = vec![0u64];
+    for &n in &sizes {
+        cuts.push(cuts.last().unwrap() + n as u64);
+    }
+    let mut points: Vec<u64> = cuts.iter().flat_map(|&c| [c.saturating_sub(1), c, c + 1]).collect();
+    points.retain(|&p| p <= rec.size);
+    points.sort();
+    points.dedup();
+    for &from in &points {
+        for &to in points.iter().filter(|&&t| t >= from) {
+            let got = collect(s.read(&b, &key("k"), &rec, from..to).await.unwrap()).await.unwrap();
+            assert!(got == whole[from as usize..to as usize], "range {from}..{to}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn many_inline_extents_are_read_in_few_chunks() {
+    let dir = temp_dir();
+    let s = FsStore::open_with(dir.path(), FsOptions { read_chunk: 1 << 20, ..FsOptions::default() }).await.unwrap();
+    let b = bucket("many");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let mut ids = Vec::new();
+    let mut whole = Vec::new();
+    for i in 0..300u64 {
+        let d = pattern(i, 10_000);
+        ids.push(s.stage(&b, stream_of(&d, 10_000)).await.unwrap().id);
+        whole.extend(d);
+    }
+    let rec = s.assemble(&b, &key("k"), write(ids, 1), Precondition::Any, None).await.unwrap();
+    let mut stream = s.read(&b, &key("k"), &rec, 0..rec.size).await.unwrap();
+    let mut chunks = 0;
+    let mut got = Vec::new();
+    while let Some(c) = stream.next().await {
+        got.extend_from_slice(&c.unwrap());
+        chunks += 1;
+    }
+    assert!(got == whole);
+    // 3,000,000 bytes in 1 MiB chunks of whole extents.
+    assert_eq!(chunks, 3, "one trip per chunk, not per extent");
+    assert!(data_files(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn freed_inline_data_goes_with_its_record_and_open_reads_keep_it() {
+    let dir = temp_dir();
+    let b = bucket("reclaim-inline");
+    {
+        let s = FsStore::open(dir.path()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let first = put(&s, &b, &key("k"), &pattern(1, 1000)).await;
+        assert!(FsStore::is_inline(first.layout[0].stage));
+        // A read open across an overwrite and a delete still yields the old bytes.
+        let stream = s.read(&b, &key("k"), &first, 0..first.size).await.unwrap();
+        let second = put(&s, &b, &key("k"), &pattern(2, 2000)).await;
+        let reread = s.read(&b, &key("k"), &second, 0..second.size).await.unwrap();
+        s.delete_object(&b, &key("k"), Precondition::Any).await.unwrap();
+        assert_eq!(collect(stream).await.unwrap(), pattern(1, 1000));
+        assert_eq!(collect(reread).await.unwrap(), pattern(2, 2000));
+        assert!(matches!(s.read(&b, &key("k"), &second, 0..1).await, Err(StoreError::NoSuchKey)));
+        // A discarded part, and a multipart object overwritten by a single PUT.
+        let p = s.stage(&b, stream_of(b"gone", 1)).await.unwrap();
+        s.discard(&b, p.id).await.unwrap();
+        assert!(matches!(s.discard(&b, p.id).await, Err(StoreError::NoSuchStage)));
+        let u = upload_id("u");
+        s.put_upload(&b, &u, Bytes::from_static(b"up")).await.unwrap();
+        let parts =
+            [s.stage(&b, stream_of(b"one", 1)).await.unwrap(), s.stage(&b, stream_of(b"two", 2)).await.unwrap()];
+        let w = ObjectWrite { parts: parts.iter().map(|p| p.id).collect(), meta: Bytes::new(), modified: 1 };
+        s.assemble(&b, &key("m"), w, Precondition::Any, Some(&u)).await.unwrap();
+        assert_eq!(read_all(&s, &b, &key("m")).await, b"onetwo");
+        put(&s, &b, &key("m"), b"single").await;
+        s.delete_object(&b, &key("m"), Precondition::Any).await.unwrap();
+        s.delete_bucket(&b).await.unwrap();
+    }
+    // Recovery counts inline data no record names as an orphan: none may be left.
+    let s = FsStore::open(dir.path()).await.unwrap();
+    assert_eq!(s.recovery().removed_orphans, 0, "{:?}", s.recovery());
+    assert!(data_files(dir.path()).is_empty());
+}
+
+#[tokio::test]
+async fn a_pending_stage_becomes_durable_with_the_next_write() {
+    let dir = temp_dir();
+    let b = bucket("pending");
+    let (p, q) = {
+        let s = FsStore::open(dir.path()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let p = s.stage_pending(&b, stream_of(b"small", 5)).await.unwrap();
+        let q = s.stage_pending(&b, stream_of(&pattern(9, 100_000), 4096)).await.unwrap();
+        s.put_upload(&b, &upload_id("u"), Bytes::from_static(b"r")).await.unwrap();
+        (p, q)
+    };
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let listed: Vec<StageId> = s.list_staged(&b).await.unwrap().into_iter().map(|p| p.id).collect();
+    assert_eq!(listed, vec![q.id, p.id], "file ids sort before inline ids");
+    let w = ObjectWrite { parts: vec![p.id, q.id], meta: Bytes::new(), modified: 1 };
+    s.assemble(&b, &key("k"), w, Precondition::Any, None).await.unwrap();
+    let mut expected = b"small".to_vec();
+    expected.extend(pattern(9, 100_000));
+    assert!(read_all(&s, &b, &key("k")).await == expected);
 }

@@ -6,14 +6,23 @@ mod differential;
 mod files;
 
 use tessera_store::testkit::Backend;
-use tessera_store_fs::FsStore;
+use tessera_store_fs::{FsOptions, FsStore};
 
 /// A fresh store in a temporary directory under the target dir (on the same disk as the
 /// build, not a RAM disk).
-async fn fs_backend() -> Backend<FsStore> {
+async fn fs_backend(options: FsOptions) -> Backend<FsStore> {
     let dir = tempfile::Builder::new().prefix("store-fs-").tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    let store = FsStore::open(dir.path()).await.unwrap();
+    let store = FsStore::open_with(dir.path(), options).await.unwrap();
     Backend { store, guard: Box::new(dir), resident: false }
 }
 
-tessera_store::conformance_tests!(crate::fs_backend());
+// The default store: small parts in the database, the rest in files.
+tessera_store::conformance_tests!(crate::fs_backend(tessera_store_fs::FsOptions::default()));
+
+/// Every part in a file.
+mod files_only {
+    tessera_store::conformance_tests!(crate::fs_backend(tessera_store_fs::FsOptions {
+        inline_max: 0,
+        ..Default::default()
+    }));
+}
