@@ -501,6 +501,11 @@ impl<S: Store> Engine<S> {
                 let outcome = self.assemble(assembly, ctx).await;
                 let mut state = self.state();
                 state.completing.remove(&id);
+                if outcome.is_ok() {
+                    // The assemble removed the upload's records with the object's commit: the
+                    // DeleteUpload that follows has nothing left to do in the store.
+                    state.upload_buckets.remove(&id);
+                }
                 let failure = outcome.as_ref().err().map(|e| AssembleFailed(e.to_string()));
                 let handled = state.table.handle_assembled(
                     &id,

@@ -782,17 +782,15 @@ impl Store for FsStore {
     }
 
     async fn bucket(&self, name: &BucketName) -> Result<Option<BucketRecord>, StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.with_db(|db| {
-                let txn = db.begin_read().map_err(db_err)?;
-                let t = txn.open_table(BUCKETS).map_err(db_err)?;
-                let v = t.get(name.as_str()).map_err(db_err)?;
-                v.map(|v| codec::decode_bucket(v.value())).transpose()
-            })
+        // On the caller's thread: every request looks its bucket up, the table is small and
+        // stays in redb's cache, so the lookup costs microseconds, less than a trip to the
+        // blocking pool and back.
+        self.inner.with_db(|db| {
+            let txn = db.begin_read().map_err(db_err)?;
+            let t = txn.open_table(BUCKETS).map_err(db_err)?;
+            let v = t.get(name.as_str()).map_err(db_err)?;
+            v.map(|v| codec::decode_bucket(v.value())).transpose()
         })
-        .await
     }
 
     async fn update_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {

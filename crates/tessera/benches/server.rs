@@ -15,6 +15,9 @@
 //! (the ceiling for (a): every acknowledged part is fdatasynced).
 //!
 //! Figures, not assertions: nothing here fails on a slow machine.
+//!
+//! `TESSERA_BENCH_PHASES` (letters of `abcdef`) runs only those phases; `BENCH_SERVER_LOG`
+//! sets the server's log filter (`info` logs every request with its latency).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -54,7 +57,7 @@ impl Server {
             .args(extra)
             .env("TESSERA_ACCESS_KEY", ACCESS_KEY)
             .env("TESSERA_SECRET_KEY", SECRET_KEY)
-            .env("TESSERA_LOG", "warn")
+            .env("TESSERA_LOG", std::env::var("BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".into()))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -527,3 +527,56 @@ async fn a_pending_stage_becomes_durable_with_the_next_write() {
     expected.extend(pattern(9, 100_000));
     assert!(read_all(&s, &b, &key("k")).await == expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_assembles_in_a_shared_commit_change_nothing() {
+    // Many assembles at once share transactions; the ones naming a part that is not staged
+    // (or an upload that is gone) must leave their other parts staged and no object.
+    let dir = temp_dir();
+    let s = FsStore::open(dir.path()).await.unwrap();
+    let b = bucket("shared");
+    s.create_bucket(&b, record("o")).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..48u64 {
+        let (s, b) = (s.clone(), b.clone());
+        tasks.push(tokio::spawn(async move {
+            let p1 = s.stage(&b, stream_of(&pattern(i, 100), 50)).await.unwrap();
+            let p2 = s.stage(&b, stream_of(&pattern(i + 1000, 70_000), 4096)).await.unwrap();
+            let u = upload_id(&format!("u{i}"));
+            if i % 4 != 3 {
+                s.put_upload(&b, &u, Bytes::from_static(b"r")).await.unwrap();
+            }
+            let parts = match i % 4 {
+                0 => vec![p1.id, p2.id],
+                1 => vec![p1.id, p2.id, StageId::new(p2.id.get() + (1 << 40))],
+                2 => vec![p2.id, p1.id, p1.id],
+                _ => vec![p1.id, p2.id],
+            };
+            let w = ObjectWrite { parts, meta: Bytes::new(), modified: i };
+            let r = s.assemble(&b, &key(&format!("k{i}")), w, Precondition::Any, Some(&u)).await;
+            (i, p1, p2, r)
+        }));
+    }
+    for t in tasks {
+        let (i, p1, p2, r) = t.await.unwrap();
+        let staged: Vec<StageId> = s.list_staged(&b).await.unwrap().into_iter().map(|p| p.id).collect();
+        match i % 4 {
+            0 => {
+                r.unwrap();
+                let mut expected = pattern(i, 100);
+                expected.extend(pattern(i + 1000, 70_000));
+                assert!(read_all(&s, &b, &key(&format!("k{i}"))).await == expected);
+                assert!(!staged.contains(&p1.id) && !staged.contains(&p2.id));
+            }
+            n => {
+                let expected = if n == 3 { StoreError::NoSuchUpload } else { StoreError::NoSuchStage };
+                assert_eq!(r.unwrap_err().to_string(), expected.to_string(), "task {i}");
+                assert!(s.object(&b, &key(&format!("k{i}"))).await.unwrap().is_none());
+                assert!(staged.contains(&p1.id) && staged.contains(&p2.id), "task {i}: parts stay staged");
+                if n != 3 {
+                    assert!(s.upload(&b, &upload_id(&format!("u{i}"))).await.unwrap().is_some(), "task {i}");
+                }
+            }
+        }
+    }
+}
