@@ -20,6 +20,9 @@ use tessera_store::StoreError;
 /// how to answer once the commit's outcome is known.
 type Run = Box<dyn FnOnce(Option<&WriteTransaction>) -> Finish + Send>;
 type Finish = Box<dyn FnOnce(Option<&Failure>) + Send>;
+/// Runs one batch: opens a transaction, calls the given function with it (which runs the
+/// jobs in order), and commits, synced if asked.
+type Commit<'a> = dyn Fn(&mut dyn FnMut(&WriteTransaction), bool) -> Result<(), StoreError> + 'a;
 
 struct Job {
     /// Whether the job needs the commit synced before it answers.
@@ -192,7 +195,7 @@ impl Writer {
 }
 
 /// Runs `jobs` in one transaction through `commit` and answers each.
-fn run_batch(jobs: VecDeque<Job>, commit: &dyn Fn(&mut dyn FnMut(&WriteTransaction), bool) -> Result<(), StoreError>) {
+fn run_batch(jobs: VecDeque<Job>, commit: &Commit<'_>) {
     let durable = jobs.iter().any(|j| j.durable);
     let mut pending: VecDeque<Run> = jobs.into_iter().map(|j| j.run).collect();
     let mut finishes: Vec<Finish> = Vec::with_capacity(pending.len());
@@ -230,12 +233,8 @@ mod tests {
     }
 
     /// One commit function, counting the batches it runs.
-    fn committer<'a>(
-        db: &'a Database,
-        batches: &'a AtomicUsize,
-        fail: bool,
-    ) -> impl Fn(&mut dyn FnMut(&WriteTransaction), bool) -> Result<(), StoreError> + 'a {
-        move |run, _durable| {
+    fn committer<'a>(db: &'a Database, batches: &'a AtomicUsize, fail: bool) -> Box<Commit<'a>> {
+        Box::new(move |run: &mut dyn FnMut(&WriteTransaction), _durable| {
             batches.fetch_add(1, Ordering::SeqCst);
             let txn = db.begin_write().map_err(|e| StoreError::Io(std::io::Error::other(e)))?;
             run(&txn);
@@ -243,7 +242,7 @@ mod tests {
                 return Err(StoreError::InsufficientStorage);
             }
             txn.commit().map_err(|e| StoreError::Io(std::io::Error::other(e)))
-        }
+        })
     }
 
     #[test]
