@@ -146,6 +146,49 @@ pub struct Engine<S: Store> {
     /// Serialises the storage work the table asks for, so record writes land in the order
     /// their snapshots were taken.
     persist: AsyncMutex<()>,
+    /// Rings after each piece of storage work, so requests waiting for the persist lock
+    /// learn that their work is done without taking the lock in turn.
+    done: Bell,
+}
+
+/// A broadcast without a runtime: futures waiting for the next ring after the one they saw.
+#[derive(Debug, Default)]
+struct Bell {
+    state: Mutex<(u64, Vec<std::task::Waker>)>,
+}
+
+impl Bell {
+    fn lock(&self) -> MutexGuard<'_, (u64, Vec<std::task::Waker>)> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many times it has rung.
+    fn rings(&self) -> u64 {
+        self.lock().0
+    }
+
+    /// Resolves once it has rung more than `seen` times.
+    fn after(&self, seen: u64) -> impl std::future::Future<Output = ()> + '_ {
+        std::future::poll_fn(move |cx| {
+            let mut g = self.lock();
+            if g.0 != seen {
+                return std::task::Poll::Ready(());
+            }
+            if !g.1.iter().any(|w| w.will_wake(cx.waker())) {
+                g.1.push(cx.waker().clone());
+            }
+            std::task::Poll::Pending
+        })
+    }
+
+    fn ring(&self) {
+        let wakers = {
+            let mut g = self.lock();
+            g.0 += 1;
+            std::mem::take(&mut g.1)
+        };
+        wakers.into_iter().for_each(std::task::Waker::wake);
+    }
 }
 
 /// The name a staged part gets in the table: `<bucket>/<stage id>`.
@@ -208,6 +251,7 @@ impl<S: Store> Engine<S> {
                 next_sweep: None,
             }),
             persist: AsyncMutex::new(()),
+            done: Bell::default(),
         };
         for (bucket, record) in engine.store.list_buckets().await.map_err(error::store)? {
             for staged in engine.store.list_staged(&bucket).await.map_err(error::store)? {
@@ -395,10 +439,11 @@ impl<S: Store> Engine<S> {
     /// next caller, and performing any work twice is harmless.
     pub(crate) async fn settle(&self, range: Range<u64>) -> Result<(), S3Error> {
         loop {
+            let seen = self.done.rings();
             if let Some(outcome) = self.state().outcome(&range) {
                 return outcome;
             }
-            self.drain_once().await;
+            self.drain_or_wait(seen).await;
         }
     }
 
@@ -406,15 +451,32 @@ impl<S: Store> Engine<S> {
     /// that queued it.
     pub(crate) async fn settle_all(&self) {
         let end = self.state().next_seq;
-        while !self.state().idle_below(end) {
-            self.drain_once().await;
+        loop {
+            let seen = self.done.rings();
+            if self.state().idle_below(end) {
+                return;
+            }
+            self.drain_or_wait(seen).await;
         }
     }
 
-    /// Takes the persist lock and performs everything queued (and what that work queues in
-    /// turn); returns at once if another caller finished the work meanwhile.
-    async fn drain_once(&self) {
-        let _serial = self.persist.lock().await;
+    /// Takes the persist lock and performs what is queued, unless a batch finishes first
+    /// (the bell rings after `seen`): then the caller looks again, and leaves the queue for
+    /// the lock if its work is done. Without this, a request whose work someone else
+    /// performed would wait its turn behind every batch queued for the lock before it.
+    async fn drain_or_wait(&self, seen: u64) {
+        let lock = self.persist.lock();
+        let rang = self.done.after(seen);
+        futures_util::pin_mut!(rang);
+        // Only the wait for the lock is raced, never a drain in progress.
+        if let futures_util::future::Either::Left((serial, _)) = futures_util::future::select(lock, rang).await {
+            self.drain(serial).await;
+        }
+    }
+
+    /// Performs everything queued (and what that work queues in turn, unless a request
+    /// waits for it), holding the persist lock `_serial`.
+    async fn drain(&self, _serial: futures_util::lock::MutexGuard<'_, ()>) {
         loop {
             let batch = {
                 let mut state = self.state();
@@ -447,17 +509,21 @@ impl<S: Store> Engine<S> {
             let (seq, watched) = (*seq, queued.watched);
             let result = self.perform(&queued.action).await;
             group.items.pop_front();
-            let mut state = self.state();
-            state.in_progress.remove(&seq);
-            if let Err(e) = result
-                && watched
             {
-                state.failures.insert(seq, e);
-                // A request that went away never collects its failure: keep the newest only.
-                while state.failures.len() > MAX_FAILURES {
-                    state.failures.pop_first();
+                let mut state = self.state();
+                state.in_progress.remove(&seq);
+                if let Err(e) = result
+                    && watched
+                {
+                    state.failures.insert(seq, e);
+                    // A request that went away never collects its failure: keep the newest only.
+                    while state.failures.len() > MAX_FAILURES {
+                        state.failures.pop_first();
+                    }
                 }
             }
+            // Its request may answer now, whatever the other groups of this batch are doing.
+            self.done.ring();
         }
     }
 

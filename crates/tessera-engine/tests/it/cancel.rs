@@ -294,3 +294,63 @@ async fn a_part_whose_record_failed_is_refused_whoever_persisted_it() {
     assert_eq!(store.upload_parts(&bucket("gate"), &good).await.unwrap().len(), 1);
     assert!(store.upload_parts(&bucket("gate"), &bad).await.unwrap().is_empty());
 }
+
+/// A request whose storage work another request's drain has performed answers at once: it
+/// does not wait for the rest of that drain (here an assembly that hangs) to release the
+/// queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_answers_once_its_record_is_persisted_whatever_else_the_queue_does() {
+    let store = Arc::new(Gated::default());
+    let config = EngineConfig::default().with_min_part_size(1);
+    let engine = Arc::new(
+        Engine::open(store.clone(), config, Box::new(CounterIds::new("q", 1)), Timestamp::from_millis(T0))
+            .await
+            .unwrap(),
+    );
+    let create = Operation::CreateBucket { bucket: bucket("gate"), location: None, acl: Default::default() };
+    run(&engine, create, RequestBody::Empty).await.unwrap();
+    let complete_of = |k: &str, id: &UploadId| Operation::CompleteMultipartUpload {
+        bucket: bucket("gate"),
+        key: key(k),
+        upload_id: id.clone(),
+        conditions: Conditions::default(),
+        forbid_overwrite: false,
+        encoding_url: false,
+        complete_all: false,
+    };
+    let mut completes = Vec::new();
+    let uploads = [initiate(&engine, "first").await, initiate(&engine, "second").await];
+    for (k, id) in ["first", "second"].iter().zip(&uploads) {
+        let Output::PartWritten { etag, .. } = run(&engine, part_op(k, id, 1), payload(b"hello")).await.unwrap() else {
+            panic!()
+        };
+        completes.push((complete_of(k, id), RequestBody::Xml(complete_body(&[(1, etag)]))));
+    }
+    let other = initiate(&engine, "other").await;
+
+    // The first Complete hangs holding the queue; the second Complete and a part of another
+    // upload queue behind it.
+    store.hang.store(true, Ordering::SeqCst);
+    let mut holders = Vec::new();
+    for (op, body) in completes {
+        let e = Arc::clone(&engine);
+        holders.push(tokio::spawn(async move { run(&e, op, body).await }));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let e = Arc::clone(&engine);
+    let part = tokio::spawn(async move { run(&e, part_op("other", &other, 1), payload(b"hello")).await });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Release the first assembly only: the next drain takes the second assembly (which hangs
+    // too) and the part's record together.
+    store.release.notify_waiters();
+    let answered = tokio::time::timeout(Duration::from_secs(5), part).await;
+    let answered = answered.expect("the part answers while the second assembly still hangs");
+    assert!(answered.unwrap().is_ok());
+    assert!(!holders[1].is_finished(), "the second assembly is still held");
+
+    store.hang.store(false, Ordering::SeqCst);
+    store.release.notify_waiters();
+    for holder in holders {
+        holder.await.unwrap().expect("each Complete finishes once released");
+    }
+}
