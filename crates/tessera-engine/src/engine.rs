@@ -1,4 +1,4 @@
-//! The engine: state, start-up, dispatch, the drain of the table's actions, timers.
+//! The engine: state, start-up, dispatch, performing the table's actions, timers.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use std::ops::Range;
@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use futures_util::lock::Mutex as AsyncMutex;
 use tessera_multipart::{Action, AssembleFailed, CompletedUpload, UploadRecord, UploadTable, UploadsQuery};
 use tessera_proto::ops::{Operation, Principal, S3Error};
 use tessera_proto::values::Timestamp;
@@ -44,6 +43,9 @@ pub(crate) struct State {
     pub(crate) pending: BTreeMap<u64, Queued>,
     /// Sequence numbers of the work being performed now.
     pub(crate) in_progress: BTreeSet<u64>,
+    /// Groups whose work someone is performing: their queued work waits, so each group's
+    /// work is done in queue order.
+    busy: BTreeSet<Group>,
     /// Failures of watched work, by sequence number, until the request that queued it looks.
     pub(crate) failures: BTreeMap<u64, S3Error>,
     /// The next sequence number.
@@ -122,6 +124,37 @@ impl State {
         Some(first.map_or(Ok(()), Err))
     }
 
+    /// Takes the queued work of every group nobody is performing, each group's in queue
+    /// order, and marks those groups busy.
+    fn take_available(&mut self) -> Vec<VecDeque<(u64, Queued)>> {
+        let seqs: Vec<u64> =
+            self.pending.iter().filter(|(_, q)| !self.busy.contains(&q.group)).map(|(seq, _)| *seq).collect();
+        let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
+        for seq in seqs {
+            if let Some(queued) = self.pending.remove(&seq) {
+                self.in_progress.insert(seq);
+                groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
+            }
+        }
+        self.busy.extend(groups.keys().cloned());
+        groups.into_values().collect()
+    }
+
+    /// Takes the queued work of `group` that no request waits for (what its work made: a
+    /// completion's deletion and discards), for whoever is performing the group.
+    fn take_unwatched(&mut self, group: &Group) -> VecDeque<(u64, Queued)> {
+        let seqs: Vec<u64> =
+            self.pending.iter().filter(|(_, q)| q.group == *group && !q.watched).map(|(seq, _)| *seq).collect();
+        let mut out = VecDeque::new();
+        for seq in seqs {
+            if let Some(queued) = self.pending.remove(&seq) {
+                self.in_progress.insert(seq);
+                out.push_back((seq, queued));
+            }
+        }
+        out
+    }
+
     /// Whether no work numbered below `end` is queued or running.
     fn idle_below(&self, end: u64) -> bool {
         self.pending.range(..end).next().is_none() && self.in_progress.range(..end).next().is_none()
@@ -143,11 +176,8 @@ pub struct Engine<S: Store> {
     pub(crate) config: EngineConfig,
     pub(crate) ids: Box<dyn IdSource>,
     pub(crate) state: Mutex<State>,
-    /// Serialises the storage work the table asks for, so record writes land in the order
-    /// their snapshots were taken.
-    persist: AsyncMutex<()>,
-    /// Rings after each piece of storage work, so requests waiting for the persist lock
-    /// learn that their work is done without taking the lock in turn.
+    /// Rings after each piece of storage work, and when a group's work is free to take:
+    /// requests waiting for their work (or for work to take) look again.
     done: Bell,
 }
 
@@ -244,13 +274,13 @@ impl<S: Store> Engine<S> {
                 outcomes: HashMap::new(),
                 pending: BTreeMap::new(),
                 in_progress: BTreeSet::new(),
+                busy: BTreeSet::new(),
                 failures: BTreeMap::new(),
                 next_seq: 0,
                 prefix_rules: BTreeMap::new(),
                 expirations: BTreeMap::new(),
                 next_sweep: None,
             }),
-            persist: AsyncMutex::new(()),
             done: Bell::default(),
         };
         for (bucket, record) in engine.store.list_buckets().await.map_err(error::store)? {
@@ -443,7 +473,9 @@ impl<S: Store> Engine<S> {
             if let Some(outcome) = self.state().outcome(&range) {
                 return outcome;
             }
-            self.drain_or_wait(seen).await;
+            if !self.perform_available().await {
+                self.done.after(seen).await;
+            }
         }
     }
 
@@ -456,56 +488,35 @@ impl<S: Store> Engine<S> {
             if self.state().idle_below(end) {
                 return;
             }
-            self.drain_or_wait(seen).await;
+            if !self.perform_available().await {
+                self.done.after(seen).await;
+            }
         }
     }
 
-    /// Takes the persist lock and performs what is queued, unless a batch finishes first
-    /// (the bell rings after `seen`): then the caller looks again, and leaves the queue for
-    /// the lock if its work is done. Without this, a request whose work someone else
-    /// performed would wait its turn behind every batch queued for the lock before it.
-    async fn drain_or_wait(&self, seen: u64) {
-        let lock = self.persist.lock();
-        let rang = self.done.after(seen);
-        futures_util::pin_mut!(rang);
-        // Only the wait for the lock is raced, never a drain in progress.
-        if let futures_util::future::Either::Left((serial, _)) = futures_util::future::select(lock, rang).await {
-            self.drain(serial).await;
+    /// Performs the queued work of every group nobody else is performing (different groups
+    /// concurrently, so a store that groups its syncs can group theirs); whether there was
+    /// any. Callers wait for the bell when there was none: their work is someone else's.
+    async fn perform_available(&self) -> bool {
+        let groups = self.state().take_available();
+        if groups.is_empty() {
+            return false;
         }
-    }
-
-    /// Performs everything queued (and what that work queues in turn, unless a request
-    /// waits for it), holding the persist lock `_serial`.
-    async fn drain(&self, _serial: futures_util::lock::MutexGuard<'_, ()>) {
-        loop {
-            let batch = {
-                let mut state = self.state();
-                let batch = std::mem::take(&mut state.pending);
-                state.in_progress.extend(batch.keys().copied());
-                batch
-            };
-            if batch.is_empty() {
-                break;
-            }
-            let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
-            for (seq, queued) in batch {
-                groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
-            }
-            // Guards first: a group whose future is dropped before its first poll is
-            // queued again too.
-            let guards: Vec<InFlight<'_, S>> =
-                groups.into_values().map(|items| InFlight { engine: self, items }).collect();
-            join_all(guards.into_iter().map(|group| self.perform_group(group))).await;
-            // Work that work made (a completion's discards), which no request waits for,
-            // is done now rather than left for the next request.
-            if !self.state().pending.values().any(|q| !q.watched) {
-                break;
-            }
-        }
+        // Guards first: a group whose future is dropped before its first poll is queued
+        // again too.
+        let guards: Vec<InFlight<'_, S>> = groups.into_iter().map(|items| InFlight::new(self, items)).collect();
+        join_all(guards.into_iter().map(|group| self.perform_group(group))).await;
+        true
     }
 
     async fn perform_group(&self, mut group: InFlight<'_, S>) {
-        while let Some((seq, queued)) = group.items.front() {
+        loop {
+            if group.items.is_empty() {
+                // What this work made and nobody waits for is done now, in order, rather
+                // than left for the next request.
+                group.items = self.state().take_unwatched(&group.group);
+            }
+            let Some((seq, queued)) = group.items.front() else { break };
             let (seq, watched) = (*seq, queued.watched);
             let result = self.perform(&queued.action).await;
             group.items.pop_front();
@@ -625,7 +636,7 @@ impl<S: Store> Engine<S> {
         let write = ObjectWrite { parts: stages, meta: meta.encode(), modified: ctx.now };
         match self.store.assemble(&a.bucket, &a.key, write, ctx.cond, Some(&a.upload_id)).await {
             Ok(_) => Ok(()),
-            // Performed again after a cancelled drain: the first attempt may have committed.
+            // Performed again after a cancelled performer: the first attempt may have committed.
             Err(StoreError::NoSuchUpload | StoreError::NoSuchStage) if self.assembled_by(a).await => Ok(()),
             Err(StoreError::PreconditionFailed) if ctx.forbid_overwrite => {
                 Err(S3Error::code(ErrorCode::FileAlreadyExists))
@@ -800,23 +811,35 @@ impl<S: Store> Engine<S> {
     }
 }
 
-/// Puts an unfinished action back when a drain is cancelled.
-/// The rest of a group of work being performed: queued again if the drain is dropped.
+/// The rest of a group of work being performed: queued again if its performer is dropped (a
+/// request that went away), and the group freed either way.
 struct InFlight<'a, S: Store> {
     engine: &'a Engine<S>,
+    /// The group, busy while this lives.
+    group: Group,
     items: VecDeque<(u64, Queued)>,
+}
+
+impl<'a, S: Store> InFlight<'a, S> {
+    /// Takes over a group's work taken with `take_available` (non-empty).
+    fn new(engine: &'a Engine<S>, items: VecDeque<(u64, Queued)>) -> Self {
+        let group = items.front().map_or(Group::Alone(u64::MAX), |(_, q)| q.group.clone());
+        InFlight { engine, group, items }
+    }
 }
 
 impl<S: Store> Drop for InFlight<'_, S> {
     fn drop(&mut self) {
-        if self.items.is_empty() {
-            return;
+        {
+            let mut state = self.engine.state();
+            for (seq, queued) in self.items.drain(..) {
+                state.in_progress.remove(&seq);
+                state.pending.insert(seq, queued);
+            }
+            state.busy.remove(&self.group);
         }
-        let mut state = self.engine.state();
-        for (seq, queued) in self.items.drain(..) {
-            state.in_progress.remove(&seq);
-            state.pending.insert(seq, queued);
-        }
+        // The group's queued work is free to take.
+        self.engine.done.ring();
     }
 }
 

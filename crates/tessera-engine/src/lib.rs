@@ -34,8 +34,9 @@
 //!   expiry and lifecycle AbortIncompleteMultipartUpload rules) from the front-end's timer.
 //!
 //! Multipart requests go through `tessera-multipart`'s `UploadTable`, behind one mutex that
-//! is never held across an await; the storage work the table asks for is performed in order,
-//! one drainer at a time, so upload records are written in the order their snapshots were
+//! is never held across an await; the storage work the table asks for is performed by the
+//! requests waiting for it, each upload's work in queue order (different uploads
+//! concurrently), so an upload's records are written in the order their snapshots were
 //! taken. A completed object appears atomically (one `Store::assemble` that also deletes
 //! the upload record); a failed completion leaves the upload retryable; a retried
 //! completion of a finished upload answers the same success.

@@ -381,7 +381,7 @@ impl<S: Store> Engine<S> {
                 let mut state = self.state();
                 let started = state.table.complete(id, &request, mp_time(cx.now));
                 if matches!(started, Ok(Completion::Assembling)) {
-                    // Under the same lock as the queued Assemble: the drain reads it.
+                    // Under the same lock as the queued Assemble: its performer reads it.
                     state.completing.insert(id.clone(), ctx);
                     // An outcome left by a cancelled Complete of this upload is stale.
                     state.outcomes.remove(id);

@@ -25,6 +25,10 @@ struct Gated {
     hang: AtomicBool,
     release: tokio::sync::Notify,
     fail_parts_of: std::sync::Mutex<Option<UploadId>>,
+    /// Part records take a while (2 ms) to reach the store.
+    slow_parts: AtomicBool,
+    /// Record writes as they reach the store: the upload and what was written.
+    log: std::sync::Mutex<Vec<(UploadId, &'static str)>>,
 }
 
 #[async_trait]
@@ -96,6 +100,7 @@ impl Store for Gated {
         self.inner.list_objects(bucket, prefix, start_after, limit).await
     }
     async fn put_upload(&self, bucket: &BucketName, id: &UploadId, record: Bytes) -> Result<(), StoreError> {
+        self.log.lock().unwrap().push((id.clone(), "upload"));
         self.inner.put_upload(bucket, id, record).await
     }
     async fn upload(&self, bucket: &BucketName, id: &UploadId) -> Result<Option<Bytes>, StoreError> {
@@ -111,12 +116,17 @@ impl Store for Gated {
         if self.fail_parts_of.lock().unwrap().as_ref() == Some(id) {
             return Err(StoreError::Io(std::io::Error::other("disk failure")));
         }
+        if self.slow_parts.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        self.log.lock().unwrap().push((id.clone(), "part"));
         self.inner.put_upload_part(bucket, id, number, record).await
     }
     async fn upload_parts(&self, bucket: &BucketName, id: &UploadId) -> Result<Vec<(u32, Bytes)>, StoreError> {
         self.inner.upload_parts(bucket, id).await
     }
     async fn delete_upload(&self, bucket: &BucketName, id: &UploadId) -> Result<(), StoreError> {
+        self.log.lock().unwrap().push((id.clone(), "delete"));
         self.inner.delete_upload(bucket, id).await
     }
     async fn list_uploads(&self, bucket: &BucketName) -> Result<Vec<(UploadId, Bytes)>, StoreError> {
@@ -353,4 +363,51 @@ async fn a_part_answers_once_its_record_is_persisted_whatever_else_the_queue_doe
     for holder in holders {
         holder.await.unwrap().expect("each Complete finishes once released");
     }
+}
+
+/// Each upload's storage work is performed in the order it was queued, though requests
+/// perform the work of different uploads concurrently: a part record that was queued before
+/// an abort's deletion reaches the store before it, never after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_uploads_records_reach_the_store_in_queue_order() {
+    let store = Arc::new(Gated::default());
+    let config = EngineConfig::default().with_min_part_size(1);
+    let engine = Arc::new(
+        Engine::open(store.clone(), config, Box::new(CounterIds::new("o", 1)), Timestamp::from_millis(T0))
+            .await
+            .unwrap(),
+    );
+    let create = Operation::CreateBucket { bucket: bucket("gate"), location: None, acl: Default::default() };
+    run(&engine, create, RequestBody::Empty).await.unwrap();
+    store.slow_parts.store(true, Ordering::SeqCst);
+    let mut aborted = Vec::new();
+    for round in 0..24u64 {
+        let k = format!("k{round}");
+        let id = initiate(&engine, &k).await;
+        let mut tasks = Vec::new();
+        for n in 1..=4 {
+            let (e, id, k) = (Arc::clone(&engine), id.clone(), k.clone());
+            tasks.push(tokio::spawn(async move { run(&e, part_op(&k, &id, n), payload(b"hello")).await }));
+        }
+        // The abort lands among the parts: some queued their records before it, some are
+        // refused.
+        tokio::time::sleep(Duration::from_micros(500 * (round % 6))).await;
+        let abort = Operation::AbortMultipartUpload { bucket: bucket("gate"), key: key(&k), upload_id: id.clone() };
+        run(&engine, abort, RequestBody::Empty).await.unwrap();
+        for t in tasks {
+            let _ = t.await.unwrap();
+        }
+        aborted.push(id);
+    }
+    let log = store.log.lock().unwrap().clone();
+    let mut deletions = 0;
+    for id in &aborted {
+        let events: Vec<&str> = log.iter().filter(|(u, _)| u == id).map(|(_, e)| *e).collect();
+        assert_eq!(events.first(), Some(&"upload"), "{id:?}: {events:?}");
+        if let Some(at) = events.iter().position(|e| *e == "delete") {
+            deletions += 1;
+            assert!(!events[at..].contains(&"part"), "{id:?}: a part record after the deletion: {events:?}");
+        }
+    }
+    assert_eq!(deletions, aborted.len(), "every abort deleted its upload");
 }
