@@ -4,7 +4,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-use super::{XmlDocument, XmlError, cap, decode_field, decode_opt, encode_field, encode_opt};
+use super::plain::Cursor;
+use super::{XmlDocument, XmlError, XmlLimits, cap, decode_field, decode_opt, encode_field, encode_opt};
 use crate::dialect::MAX_PARTS;
 use crate::encoding::EncodingType;
 use crate::values::Timestamp;
@@ -107,6 +108,76 @@ impl XmlDocument for CompleteMultipartUpload {
 
     fn finish_read(&mut self) -> Result<(), XmlError> {
         cap(&self.parts, "Part", MAX_PARTS as usize)
+    }
+
+    /// The list as SDKs send it, up to 10 000 parts: read in one pass, about ten times faster
+    /// than the general reader (which still reads everything else: comments, references,
+    /// prefixes, attributes, unknown or repeated elements, padded values).
+    fn read_plain(text: &str, limits: XmlLimits) -> Option<Result<Self, XmlError>> {
+        let mut c = Cursor::new(text);
+        c.declaration()?;
+        c.skip_space();
+        c.root_start(Self::ROOT)?;
+        let mut parts = Vec::new();
+        let mut elements = 1usize;
+        loop {
+            c.skip_space();
+            if c.eat("</CompleteMultipartUpload>") {
+                break;
+            }
+            if !c.eat("<Part>") {
+                return None;
+            }
+            let (mut number, mut etag) = (None, None);
+            let mut sums: [Option<String>; 6] = Default::default();
+            loop {
+                c.skip_space();
+                if c.eat("</Part>") {
+                    break;
+                }
+                let (name, value) = c.leaf()?;
+                elements += 1;
+                let slot = match name {
+                    "PartNumber" if number.is_none() => {
+                        number = Some(value.parse::<PartNumber>().ok()?);
+                        continue;
+                    }
+                    "ETag" if etag.is_none() => {
+                        etag = Some(ETag::parse(value).ok()?);
+                        continue;
+                    }
+                    "ChecksumCRC32" => 0,
+                    "ChecksumCRC32C" => 1,
+                    "ChecksumCRC64NVME" => 2,
+                    "ChecksumSHA1" => 3,
+                    "ChecksumSHA256" => 4,
+                    "ChecksumCRC64ECMA" => 5,
+                    _ => return None,
+                };
+                if sums[slot].replace(value.to_owned()).is_some() {
+                    return None;
+                }
+            }
+            let [crc32, crc32c, crc64nvme, sha1, sha256, crc64ecma] = sums;
+            let part = CompletedPart {
+                part_number: number?,
+                etag: etag?,
+                checksum_crc32: crc32,
+                checksum_crc32c: crc32c,
+                checksum_crc64nvme: crc64nvme,
+                checksum_sha1: sha1,
+                checksum_sha256: sha256,
+                checksum_crc64ecma: crc64ecma,
+            };
+            elements += 1;
+            parts.push(part);
+        }
+        c.skip_space();
+        if !c.at_end() || elements > limits.max_elements || limits.max_depth < 3 {
+            return None;
+        }
+        let mut doc = CompleteMultipartUpload { parts };
+        Some(doc.finish_read().map(|()| doc))
     }
 }
 

@@ -910,3 +910,176 @@ fn invalid_tags_answer_invalid_tag() {
     let err: InvalidValue = from_xml::<Tagging>(dup.as_bytes()).unwrap_err().into();
     assert_eq!(err.code, ErrorCode::InvalidTag);
 }
+
+// ---------------------------------------------------------------------------------------
+// The plain-form reader of <CompleteMultipartUpload> answers as the general reader does.
+
+/// Both readers on `body`: the same document, or errors with the same code.
+fn assert_plain_agrees(body: &[u8], limits: XmlLimits) {
+    let fast = from_xml_with_limits::<CompleteMultipartUpload>(body, limits);
+    let general = from_xml_general::<CompleteMultipartUpload>(body, limits);
+    match (&fast, &general) {
+        (Ok(a), Ok(b)) => assert_eq!(a, b, "{}", String::from_utf8_lossy(body)),
+        (Err(a), Err(b)) => assert_eq!(a.code(), b.code(), "{a} / {b}: {}", String::from_utf8_lossy(body)),
+        _ => panic!("plain {fast:?}, general {general:?}: {:?}", String::from_utf8_lossy(body)),
+    }
+}
+
+fn plain_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9]{1,6}",
+        Just("0007".to_owned()),
+        Just(" 12 ".to_owned()),
+        "\"[0-9a-f]{32}\"",
+        "\"[0-9a-f]{32}-[0-9]{1,3}\"",
+        "[0-9a-f]{32}",
+        "[A-Za-z0-9+/]{6,12}={0,2}",
+        Just("&quot;0123456789abcdef0123456789abcdef&quot;".to_owned()),
+        Just(String::new()),
+        "\\PC{0,8}",
+        "[ \t\r\n<>&'\"a-z0-9]{0,10}",
+    ]
+}
+
+fn child() -> impl Strategy<Value = (String, String)> {
+    let name = prop_oneof![
+        4 => Just("PartNumber"),
+        4 => Just("ETag"),
+        1 => Just("ChecksumCRC32"),
+        1 => Just("ChecksumCRC32C"),
+        1 => Just("ChecksumCRC64NVME"),
+        1 => Just("ChecksumSHA1"),
+        1 => Just("ChecksumSHA256"),
+        1 => Just("ChecksumCRC64ECMA"),
+        1 => Just("Other"),
+        1 => Just("partnumber"),
+    ];
+    (name.prop_map(str::to_owned), plain_value())
+}
+
+fn space() -> impl Strategy<Value = &'static str> {
+    prop_oneof![
+        8 => proptest::sample::select(vec!["", " ", "\n  ", "\r\n\t"]),
+        1 => proptest::sample::select(vec!["\u{a0}", "<!-- c -->", "x", "&amp;"]),
+    ]
+}
+
+/// The children of a part as SDKs write them: a number, an ETag, maybe checksums, in any
+/// order.
+fn plain_children() -> impl Strategy<Value = Vec<(String, String)>> {
+    let number = prop_oneof!["[1-9][0-9]{0,3}", "0{0,2}[1-9]{1,3}", Just("10000".to_owned()), Just("0".to_owned())];
+    let etag = prop_oneof!["\"[0-9a-f]{32}\"", "\"[0-9a-f]{32}-[0-9]{1,2}\"", "[0-9a-f]{32}", "W/\"[0-9a-f]{8}\""];
+    let sums = proptest::collection::vec(
+        (
+            proptest::sample::select(vec!["ChecksumCRC32", "ChecksumSHA256", "ChecksumCRC64ECMA", "ChecksumCRC32C"]),
+            "[A-Za-z0-9+/]{6,12}={0,2}",
+        ),
+        0..3,
+    );
+    (number, etag, sums, any::<prop::sample::Index>()).prop_map(|(number, etag, sums, at)| {
+        let mut children = vec![("PartNumber".to_owned(), number), ("ETag".to_owned(), etag)];
+        children.extend(sums.into_iter().map(|(n, v)| (n.to_owned(), v)));
+        let len = children.len();
+        children.rotate_left(at.index(len));
+        children
+    })
+}
+
+/// A `<CompleteMultipartUpload>` of the plain form SDKs send, with every kind of deviation
+/// from it likely, then perhaps one byte changed.
+fn complete_document() -> impl Strategy<Value = Vec<u8>> {
+    let head = prop_oneof![
+        4 => proptest::sample::select(vec!["", "<?xml version=\"1.0\" encoding=\"UTF-8\"?>", "<?xml version='1.0'?>\n"]),
+        1 => proptest::sample::select(vec!["\u{feff}", " <?xml version=\"1.0\"?>", "<?xml?>", "<!DOCTYPE x>", "<?xml-x?>"]),
+    ];
+    let root = prop_oneof![
+        4 => proptest::sample::select(vec![
+            "<CompleteMultipartUpload>",
+            "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">",
+        ]),
+        1 => proptest::sample::select(vec![
+            "<CompleteMultipartUpload xmlns=\"\">",
+            "<s3:CompleteMultipartUpload xmlns:s3=\"urn:x\">",
+            "<CompleteMultipartUpload a=\"b\">",
+            "<CompleteMultipartUpload  xmlns=\"x\" >",
+            "<Complete>",
+        ]),
+    ];
+    let children = prop_oneof![
+        3 => (plain_children(), space()).prop_map(|(c, sp)| c.into_iter().map(|c| (sp, c)).collect::<Vec<_>>()),
+        1 => proptest::collection::vec((space(), child()), 0..5),
+    ];
+    let part = (children, space(), prop::bool::weighted(0.05));
+    let parts = proptest::collection::vec(part, 0..6);
+    let mutation = prop_oneof![
+        2 => Just(None),
+        1 => any::<(prop::sample::Index, u8, bool)>().prop_map(Some),
+    ];
+    (head, root, parts, space(), mutation).prop_map(|(head, root, parts, tail, mutation)| {
+        let mut doc = format!("{head}{root}");
+        for (children, close_space, attr) in parts {
+            doc.push_str(if attr { "<Part x=\"1\">" } else { "<Part>" });
+            for (sp, (name, value)) in children {
+                doc.push_str(sp);
+                doc.push_str(&format!("<{name}>{value}</{name}>"));
+            }
+            doc.push_str(close_space);
+            doc.push_str("</Part>");
+        }
+        let close = if root.starts_with("<s3:") {
+            "</s3:CompleteMultipartUpload>"
+        } else if root == "<Complete>" {
+            "</Complete>"
+        } else {
+            "</CompleteMultipartUpload>"
+        };
+        doc.push_str(tail);
+        doc.push_str(close);
+        let mut bytes = doc.into_bytes();
+        if let Some((at, byte, insert)) = mutation {
+            let i = at.index(bytes.len() + 1);
+            if insert {
+                bytes.insert(i, byte);
+            } else if i < bytes.len() {
+                bytes[i] = byte;
+            }
+        }
+        bytes
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+    #[test]
+    fn plain_complete_reader_agrees_with_the_general_reader(body in complete_document()) {
+        assert_plain_agrees(&body, XmlLimits::DEFAULT);
+        // Tight limits: the plain reader must leave their errors to the general reader.
+        assert_plain_agrees(&body, XmlLimits { max_bytes: 200, max_depth: 2, max_elements: 5 });
+    }
+}
+
+#[test]
+fn the_plain_reader_takes_what_sdks_send() {
+    let etag = "\"0123456789abcdef0123456789abcdef\"";
+    let compact = format!(
+        "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Part><ETag>{etag}</ETag><PartNumber>1</PartNumber></Part><Part><ETag>{etag}</ETag><PartNumber>2</PartNumber><ChecksumCRC32>AAAAAA==</ChecksumCRC32></Part></CompleteMultipartUpload>"
+    );
+    let pretty = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUpload>\n  <Part>\n    <PartNumber>1</PartNumber>\n    <ETag>{etag}</ETag>\n  </Part>\n</CompleteMultipartUpload>\n"
+    );
+    for doc in [&compact, &pretty] {
+        let plain = CompleteMultipartUpload::read_plain(doc, XmlLimits::DEFAULT);
+        let plain = plain.expect("the plain reader recognises it").unwrap();
+        assert_eq!(plain, from_xml_general::<CompleteMultipartUpload>(doc.as_bytes(), XmlLimits::DEFAULT).unwrap());
+        assert_eq!(plain.parts[0].part_number, PartNumber::new(1).unwrap());
+    }
+    // 10 001 parts: the list's own limit, the same error either way.
+    let mut big = String::from("<CompleteMultipartUpload>");
+    for n in 1..=10_001 {
+        big.push_str(&format!("<Part><PartNumber>{}</PartNumber><ETag>{etag}</ETag></Part>", n.min(10_000)));
+    }
+    big.push_str("</CompleteMultipartUpload>");
+    assert!(CompleteMultipartUpload::read_plain(&big, XmlLimits::DEFAULT).is_some());
+    assert_plain_agrees(big.as_bytes(), XmlLimits::DEFAULT);
+}
