@@ -74,6 +74,30 @@ pub(crate) fn object_generation(b: &[u8]) -> Result<u64, StoreError> {
     r.u64()
 }
 
+/// A record of consumed staged entries: their bucket and ids.
+pub(crate) fn encode_consumed(bucket: &str, ids: &[u64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + 4 + bucket.len() + 4 + 8 * ids.len());
+    out.push(VERSION);
+    put_blob(&mut out, bucket.as_bytes());
+    out.extend_from_slice(&(ids.len() as u32).to_le_bytes());
+    for id in ids {
+        out.extend_from_slice(&id.to_le_bytes());
+    }
+    out
+}
+
+pub(crate) fn decode_consumed(b: &[u8]) -> Result<(String, Vec<u64>), StoreError> {
+    let mut r = Reader::new(b, "consumed record")?;
+    let bucket = r.string()?;
+    let n = r.u32()? as usize;
+    if n > r.rest() / 8 {
+        return Err(r.corrupt());
+    }
+    let ids = (0..n).map(|_| r.u64()).collect::<Result<Vec<u64>, StoreError>>()?;
+    r.end()?;
+    Ok((bucket, ids))
+}
+
 fn put_blob(out: &mut Vec<u8>, blob: &[u8]) {
     out.extend_from_slice(&(blob.len() as u32).to_le_bytes());
     out.extend_from_slice(blob);
@@ -164,5 +188,10 @@ mod tests {
         let mut bad = encode_object(&obj);
         bad[1] = 31; // size no longer the sum of the extents
         assert!(decode_object(&bad).is_err());
+        let enc = encode_consumed("bucket", &[3, 1 << 63, 7]);
+        assert_eq!(decode_consumed(&enc).unwrap(), ("bucket".to_owned(), vec![3, 1 << 63, 7]));
+        for n in 0..enc.len() {
+            assert!(matches!(decode_consumed(&enc[..n]), Err(StoreError::Corrupt(_))), "prefix {n}");
+        }
     }
 }

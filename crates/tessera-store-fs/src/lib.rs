@@ -9,22 +9,31 @@
 //!
 //! ```text
 //! <root>/LOCK            held with an exclusive lock while a process has the store open
-//! <root>/meta.redb       every record: buckets, objects, staged parts, upload records
-//! <root>/tmp/<id>.tmp    data being staged
-//! <root>/data/<xx>/<id>  staged parts and objects' extents, named by a 64-bit id (hex), fanned
-//!                        out over 256 directories by its low byte
+//! <root>/meta.redb       every record: buckets, objects, staged parts, upload records, and the
+//!                        data of small parts (at most `FsOptions::inline_max`, 64 KiB)
+//! <root>/tmp/            emptied at open (earlier versions staged there)
+//! <root>/data/<xx>/<id>  larger staged parts and objects' extents, named by a 64-bit id (hex),
+//!                        fanned out over 256 directories by its low byte
 //! ```
 //!
 //! # Durability
 //!
-//! - Staging streams into `tmp/`, fsyncs the file (`fdatasync`), renames it into `data/`,
-//!   fsyncs that directory, and only then commits the staged entry to redb. A crash before the
-//!   commit leaves a file no record names, which start-up recovery removes.
+//! - A large part streams into its file in `data/`, which is fsynced (`fdatasync`) with its
+//!   directory before the staged entry is committed to redb. A crash before the commit leaves
+//!   a file no record names, which start-up recovery removes. A small part's bytes are
+//!   committed with its entry: no file at all.
 //! - Every record change is one redb write transaction (redb is copy-on-write with a
 //!   checksummed commit, fsynced): an assemble consumes its parts, deletes the upload record
 //!   and writes the object record in one commit, so an object appears whole or not at all.
+//! - Group commit: changes that arrive while a commit is running are applied together in the
+//!   next transaction and share its sync. A change is answered after the sync that covers it.
+//!   [`Store::stage_pending`] commits without waiting for a sync: the part becomes durable with
+//!   the next synced commit, which the caller's own record write is.
+//! - An assemble of many parts records them as consumed in one row and removes their staged
+//!   entries after it answers, in the background (and at the next open after a crash).
 //! - Freed extents are unlinked after the commit that freed them (and after the last open read
-//!   of them). A crash in between leaves unreferenced files, which recovery removes.
+//!   of them). A crash in between leaves unreferenced files, which recovery removes. Reads of
+//!   small extents read the database snapshot the read began in.
 //! - [`FsStore::open`] takes an exclusive lock on `LOCK` (a second process gets
 //!   [`StoreError::Locked`]), empties `tmp/` and removes every data file no record references.
 //!
@@ -64,6 +73,12 @@ const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
 /// (with [`INLINE`] set) → bytes.
 const INLINE_DATA: TableDefinition<u64, &[u8]> = TableDefinition::new("inline_data");
 
+/// Staged entries consumed by an assemble and not yet removed: object generation → bucket and
+/// stage ids ([`codec::encode_consumed`]). A large assemble records its parts here in one row
+/// instead of removing thousands of entries before it answers; they are removed after, in the
+/// background, and at the next open if a crash came first.
+const CONSUMED: TableDefinition<u64, &[u8]> = TableDefinition::new("consumed");
+
 /// Set in the id of an extent whose data lives in [`INLINE_DATA`]; never set in a file's id.
 pub(crate) const INLINE: u64 = 1 << 63;
 
@@ -93,11 +108,20 @@ pub struct FsOptions {
     /// with their entry: no file to create, sync and later unlink (what bounds small writes).
     /// 0 keeps every part in a file.
     pub inline_max: usize,
+    /// An assemble of more parts than this records them as consumed in one row and removes
+    /// their staged entries after it answers (about 1.5 µs each, measured), instead of before.
+    pub consume_later_above: usize,
 }
 
 impl Default for FsOptions {
     fn default() -> Self {
-        FsOptions { read_chunk: 1 << 20, write_batch: 1 << 20, metadata_cache: 8 << 20, inline_max: 64 << 10 }
+        FsOptions {
+            read_chunk: 1 << 20,
+            write_batch: 1 << 20,
+            metadata_cache: 8 << 20,
+            inline_max: 64 << 10,
+            consume_later_above: 256,
+        }
     }
 }
 
@@ -127,6 +151,9 @@ struct Inner {
     db: RwLock<Option<Database>>,
     next_stage: AtomicU64,
     pins: Mutex<Pins>,
+    /// Stage ids in [`CONSUMED`]: their entries are not staged any more, whatever the staged
+    /// table still says.
+    consumed: Mutex<HashSet<u64>>,
     options: FsOptions,
     recovery: RecoveryReport,
     writer: write::Writer,
@@ -187,6 +214,44 @@ fn remove_upload_parts_slice(
         }
     }
     Ok(done)
+}
+
+/// The lengths of the staged entries `by_id` (sorted by id) of `bucket`: one walk over their
+/// id range when they are close together (an upload's parts usually are), else one lookup
+/// each.
+fn staged_lens(
+    staged: &redb::Table<(&str, u64), u64>,
+    bucket: &str,
+    by_id: &[(u64, usize)],
+) -> Result<Vec<Option<u64>>, StoreError> {
+    let (Some(&(first, _)), Some(&(last, _))) = (by_id.first(), by_id.last()) else { return Ok(Vec::new()) };
+    let mut lens = Vec::with_capacity(by_id.len());
+    let budget = 4 * by_id.len() + 1024;
+    let mut walked = 0;
+    let mut wanted = by_id.iter().map(|&(id, _)| id).peekable();
+    for item in staged.range((bucket, first)..=(bucket, last)).map_err(db_err)? {
+        walked += 1;
+        if walked > budget {
+            break;
+        }
+        let (k, v) = item.map_err(db_err)?;
+        let id = k.value().1;
+        while wanted.next_if(|&w| w < id).is_some() {
+            lens.push(None);
+        }
+        if wanted.next_if(|&w| w == id).is_some() {
+            lens.push(Some(v.value()));
+        }
+        if wanted.peek().is_none() {
+            break;
+        }
+    }
+    if walked > budget {
+        // Scattered among many other staged parts: look each up.
+        return by_id.iter().map(|&(id, _)| Ok(staged.get((bucket, id)).map_err(db_err)?.map(|v| v.value()))).collect();
+    }
+    lens.resize(by_id.len(), None);
+    Ok(lens)
 }
 
 /// Uploads of at most this many parts have their part records removed by the assemble that
@@ -271,9 +336,13 @@ impl FsStore {
             txn.open_table(UPLOAD_PARTS).map_err(db_err)?;
             txn.open_table(COUNTERS).map_err(db_err)?;
             txn.open_table(INLINE_DATA).map_err(db_err)?;
+            txn.open_table(CONSUMED).map_err(db_err)?;
         }
         txn.commit().map_err(db_err)?;
 
+        // Consumed entries first: their extents may be freed already (the object deleted), and
+        // recovery would report them missing.
+        finish_consumed(&db)?;
         let (recovery, next_stage) = recover(&root, &db)?;
         forget_orphan_parts(&db)?;
         Ok(FsStore {
@@ -283,6 +352,7 @@ impl FsStore {
                 writer: write::Writer::default(),
                 next_stage: AtomicU64::new(next_stage),
                 pins: Mutex::new(Pins::default()),
+                consumed: Mutex::new(HashSet::new()),
                 options,
                 recovery,
                 _lock: lock,
@@ -334,6 +404,29 @@ fn forget_orphan_parts(db: &Database) -> Result<(), StoreError> {
     let txn = db.begin_write().map_err(db_err)?;
     for (b, u) in &orphans {
         remove_upload_parts(&txn, b, u)?;
+    }
+    txn.commit().map_err(db_err)
+}
+
+/// Removes the staged entries that assembles recorded as consumed (a crash before their
+/// removal in the background), and the records.
+fn finish_consumed(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write().map_err(db_err)?;
+    {
+        let mut consumed = txn.open_table(CONSUMED).map_err(db_err)?;
+        let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+        let mut done = Vec::new();
+        for item in consumed.iter().map_err(db_err)? {
+            let (k, v) = item.map_err(db_err)?;
+            let (bucket, ids) = codec::decode_consumed(v.value())?;
+            for id in ids {
+                staged.remove((bucket.as_str(), id)).map_err(db_err)?;
+            }
+            done.push(k.value());
+        }
+        for k in done {
+            consumed.remove(k).map_err(db_err)?;
+        }
     }
     txn.commit().map_err(db_err)
 }
@@ -477,6 +570,56 @@ impl Inner {
                 let done = inner.write(true, move |txn| remove_upload_parts_slice(txn, &bucket, &id, 2048, false));
                 if !matches!(done, Ok(false)) {
                     return;
+                }
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => drop(rt.spawn_blocking(forget)),
+            Err(_) => forget(),
+        }
+    }
+
+    fn consumed(&self) -> MutexGuard<'_, HashSet<u64>> {
+        self.consumed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Removes the staged entries the assemble of `generation` consumed, in slices, in the
+    /// background when there is a runtime; like [`Inner::forget_upload_parts`], it does not
+    /// keep the store open, and the next open finishes what is left.
+    fn forget_consumed(self: &Arc<Self>, generation: u64) {
+        let weak = Arc::downgrade(self);
+        let forget = move || {
+            loop {
+                let Some(inner) = weak.upgrade() else { return };
+                let removed = inner.write(true, move |txn| {
+                    let mut table = txn.open_table(CONSUMED).map_err(db_err)?;
+                    let Some(record) = table.get(generation).map_err(db_err)?.map(|v| v.value().to_vec()) else {
+                        return Ok(None);
+                    };
+                    let (bucket, mut ids) = codec::decode_consumed(&record)?;
+                    let rest = ids.split_off(ids.len().min(2048));
+                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                    for &id in &ids {
+                        staged.remove((bucket.as_str(), id)).map_err(db_err)?;
+                    }
+                    if rest.is_empty() {
+                        table.remove(generation).map_err(db_err)?;
+                    } else {
+                        table.insert(generation, codec::encode_consumed(&bucket, &rest).as_slice()).map_err(db_err)?;
+                    }
+                    Ok(Some((ids, rest.is_empty())))
+                });
+                match removed {
+                    Ok(Some((ids, done))) => {
+                        let mut consumed = inner.consumed();
+                        for id in &ids {
+                            consumed.remove(id);
+                        }
+                        if done {
+                            return;
+                        }
+                    }
+                    _ => return,
                 }
             }
         };
@@ -813,6 +956,7 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let name = name.clone();
         blocking(move || {
+            let job_inner = Arc::clone(&inner);
             inner.write(true, move |txn| {
                 let n = name.as_str();
                 {
@@ -826,10 +970,16 @@ impl Store for FsStore {
                         None => false,
                     };
                     let staged = txn.open_table(STAGED).map_err(db_err)?;
-                    let has_staged = match staged.range((n, 0u64)..).map_err(db_err)?.next() {
-                        Some(item) => item.map_err(db_err)?.0.value().0 == n,
-                        None => false,
-                    };
+                    // Entries an assemble consumed do not count: they are being removed.
+                    let consumed = job_inner.consumed();
+                    let mut has_staged = false;
+                    for item in staged.range((n, 0u64)..=(n, u64::MAX)).map_err(db_err)? {
+                        if !consumed.contains(&item.map_err(db_err)?.0.value().1) {
+                            has_staged = true;
+                            break;
+                        }
+                    }
+                    drop(consumed);
                     let uploads = txn.open_table(UPLOADS).map_err(db_err)?;
                     let has_upload = match uploads.range((n, "")..).map_err(db_err)?.next() {
                         Some(item) => item.map_err(db_err)?.0.value().0 == n,
@@ -876,9 +1026,14 @@ impl Store for FsStore {
         let inner = Arc::clone(&self.inner);
         let bucket = bucket.clone();
         blocking(move || {
+            let job_inner = Arc::clone(&inner);
             inner.write(true, move |txn| {
                 if txn.open_table(BUCKETS).map_err(db_err)?.get(bucket.as_str()).map_err(db_err)?.is_none() {
                     return Err(StoreError::NoSuchBucket);
+                }
+                // An entry an assemble consumed is not staged, though not yet removed.
+                if job_inner.consumed().contains(&stage.get()) {
+                    return Err(StoreError::NoSuchStage);
                 }
                 let mut staged = txn.open_table(STAGED).map_err(db_err)?;
                 if staged.remove((bucket.as_str(), stage.get())).map_err(db_err)?.is_none() {
@@ -906,6 +1061,9 @@ impl Store for FsStore {
                     let (k, v) = item.map_err(db_err)?;
                     out.push(Staged { id: StageId::new(k.value().1), len: v.value() });
                 }
+                // Entries an assemble consumed and the background has not removed yet.
+                let consumed = inner.consumed();
+                out.retain(|p| !consumed.contains(&p.id.get()));
                 Ok(out)
             })
         })
@@ -924,7 +1082,13 @@ impl Store for FsStore {
         let (bucket, key, upload) = (bucket.clone(), key.clone(), also_delete_upload.cloned());
         blocking(move || {
             let (b, u) = (bucket.clone(), upload.clone());
-            let (record, freed, parts_left) = inner.write(true, move |txn| {
+            let later = write.parts.len() > inner.options.consume_later_above;
+            let ids: Vec<u64> = write.parts.iter().map(|p| p.get()).collect();
+            // Whether this assemble marked its parts consumed (undone if its commit fails).
+            let marked = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (job_inner, job_marked) = (Arc::clone(&inner), Arc::clone(&marked));
+            let written = inner.write(true, move |txn| {
+                let inner = job_inner;
                 let (b, k) = (bucket.as_str(), key.as_str());
                 // The transaction may be shared (group commit): everything is checked before
                 // anything is written, and the one check made while writing (each part is
@@ -946,30 +1110,51 @@ impl Store for FsStore {
                     None => false,
                 };
                 let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                // Removed in id order (the B-tree is walked once, leaf by leaf), laid out in
+                // Taken in id order (the B-tree is walked once, leaf by leaf), laid out in
                 // part order. A part listed twice is gone the second time.
                 let mut by_id: Vec<(u64, usize)> =
                     write.parts.iter().enumerate().map(|(i, stage)| (stage.get(), i)).collect();
                 by_id.sort_unstable();
                 let mut lens = vec![0u64; write.parts.len()];
-                for (n, &(id, i)) in by_id.iter().enumerate() {
-                    let removed = staged.remove((b, id)).map_err(db_err)?.map(|len| len.value());
-                    match removed {
-                        Some(len) => lens[i] = len,
-                        None => {
-                            for &(id, i) in &by_id[..n] {
-                                staged.insert((b, id), lens[i]).map_err(db_err)?;
-                            }
-                            return Err(StoreError::NoSuchStage);
+                let mut consumed = inner.consumed();
+                if later {
+                    // Only looked up: the entries are removed after the commit.
+                    if by_id.windows(2).any(|w| w[0].0 == w[1].0) {
+                        return Err(StoreError::NoSuchStage);
+                    }
+                    for (&(id, i), len) in by_id.iter().zip(staged_lens(&staged, b, &by_id)?) {
+                        match len {
+                            Some(len) if !consumed.contains(&id) => lens[i] = len,
+                            _ => return Err(StoreError::NoSuchStage),
                         }
                     }
-                }
-                if upload_gone {
-                    // Checked after the parts, as the trait orders the errors.
-                    for &(id, i) in &by_id {
-                        staged.insert((b, id), lens[i]).map_err(db_err)?;
+                    if upload_gone {
+                        return Err(StoreError::NoSuchUpload);
                     }
-                    return Err(StoreError::NoSuchUpload);
+                } else {
+                    for (n, &(id, i)) in by_id.iter().enumerate() {
+                        let removed = if consumed.contains(&id) {
+                            None
+                        } else {
+                            staged.remove((b, id)).map_err(db_err)?.map(|len| len.value())
+                        };
+                        match removed {
+                            Some(len) => lens[i] = len,
+                            None => {
+                                for &(id, i) in &by_id[..n] {
+                                    staged.insert((b, id), lens[i]).map_err(db_err)?;
+                                }
+                                return Err(StoreError::NoSuchStage);
+                            }
+                        }
+                    }
+                    if upload_gone {
+                        // Checked after the parts, as the trait orders the errors.
+                        for &(id, i) in &by_id {
+                            staged.insert((b, id), lens[i]).map_err(db_err)?;
+                        }
+                        return Err(StoreError::NoSuchUpload);
+                    }
                 }
                 drop(staged);
                 let layout: Vec<Extent> =
@@ -985,6 +1170,16 @@ impl Store for FsStore {
                 let mut counters = txn.open_table(COUNTERS).map_err(db_err)?;
                 let generation = counters.get(NEXT_GENERATION).map_err(db_err)?.map_or(0, |g| g.value()) + 1;
                 counters.insert(NEXT_GENERATION, generation).map_err(db_err)?;
+                if later {
+                    let ids: Vec<u64> = by_id.iter().map(|&(id, _)| id).collect();
+                    txn.open_table(CONSUMED)
+                        .map_err(db_err)?
+                        .insert(generation, codec::encode_consumed(b, &ids).as_slice())
+                        .map_err(db_err)?;
+                    consumed.extend(ids);
+                    job_marked.store(true, Ordering::SeqCst);
+                }
+                drop(consumed);
                 let record = ObjectRecord {
                     size: layout.iter().map(|e| e.len).sum(),
                     generation,
@@ -996,8 +1191,24 @@ impl Store for FsStore {
                 drop(objects);
                 remove_inline(txn, freed.iter().copied())?;
                 Ok((record, freed, parts_left))
-            })?;
+            });
+            let (record, freed, parts_left) = match written {
+                Ok(done) => done,
+                Err(e) => {
+                    if marked.load(Ordering::SeqCst) {
+                        // Not committed: the parts are staged again.
+                        let mut consumed = inner.consumed();
+                        for id in &ids {
+                            consumed.remove(id);
+                        }
+                    }
+                    return Err(e);
+                }
+            };
             inner.free(freed);
+            if later {
+                inner.forget_consumed(record.generation);
+            }
             if let Some(id) = u.filter(|_| parts_left) {
                 inner.forget_upload_parts(b.as_str().to_owned(), id.as_str().to_owned());
             }

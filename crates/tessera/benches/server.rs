@@ -377,45 +377,57 @@ async fn main() {
         s3.ok(Method::DELETE, &format!("/{BUCKET}/big-sse"), Bytes::new()).await;
     }
 
-    // (b) and (f): complete latency at 1,000 and 10,000 parts; ListParts pages over 10,000.
+    // (b) and (f): complete latency at 1,000 and 10,000 parts (the median of 5 and 3 uploads:
+    // one completion is one fsync-bound sample); ListParts pages over 10,000.
     if want('b') || want('f') {
-        for count in [1_000u32, 10_000] {
-            let key = format!("parts-{count}");
-            let (upload, etags) = many_parts(&s3, &key, count).await;
-            if count == 10_000 {
-                let started = Instant::now();
-                let mut marker = 0u32;
-                let mut pages = 0u32;
-                loop {
-                    let body = s3
-                        .ok(
-                            Method::GET,
-                            &format!("/{BUCKET}/{key}?uploadId={upload}&part-number-marker={marker}"),
-                            Bytes::new(),
-                        )
-                        .await;
-                    pages += 1;
-                    let text = String::from_utf8_lossy(&body);
-                    if between(&text, "<IsTruncated>", "</IsTruncated>") != Some("true") {
-                        break;
+        for (count, runs) in [(1_000u32, 5usize), (10_000, 3)] {
+            let mut latencies = Vec::new();
+            for run in 0..runs {
+                let key = format!("parts-{count}-{run}");
+                let (upload, etags) = many_parts(&s3, &key, count).await;
+                if count == 10_000 && run == 0 {
+                    let started = Instant::now();
+                    let mut marker = 0u32;
+                    let mut pages = 0u32;
+                    loop {
+                        let body = s3
+                            .ok(
+                                Method::GET,
+                                &format!("/{BUCKET}/{key}?uploadId={upload}&part-number-marker={marker}"),
+                                Bytes::new(),
+                            )
+                            .await;
+                        pages += 1;
+                        let text = String::from_utf8_lossy(&body);
+                        if between(&text, "<IsTruncated>", "</IsTruncated>") != Some("true") {
+                            break;
+                        }
+                        marker = between(&text, "<NextPartNumberMarker>", "</NextPartNumberMarker>")
+                            .and_then(|m| m.parse().ok())
+                            .expect("NextPartNumberMarker");
                     }
-                    marker = between(&text, "<NextPartNumberMarker>", "</NextPartNumberMarker>")
-                        .and_then(|m| m.parse().ok())
-                        .expect("NextPartNumberMarker");
+                    let per_page = started.elapsed().as_secs_f64() * 1000.0 / f64::from(pages);
+                    rows.push((
+                        "(f) ListParts over 10,000 parts, per 1,000-part page".into(),
+                        format!("{per_page:.1} ms"),
+                        "≤ 50 ms".into(),
+                    ));
                 }
-                let per_page = started.elapsed().as_secs_f64() * 1000.0 / f64::from(pages);
-                rows.push((
-                    "(f) ListParts over 10,000 parts, per 1,000-part page".into(),
-                    format!("{per_page:.1} ms"),
-                    "≤ 50 ms".into(),
-                ));
+                latencies.push(s3.complete(&key, &upload, &etags).await.as_secs_f64() * 1000.0);
+                // Let the background removal of the part records finish before the next sample.
+                tokio::time::sleep(Duration::from_millis(300)).await;
             }
-            let latency = s3.complete(&key, &upload, &etags).await;
+            latencies.sort_by(f64::total_cmp);
             let target = if count == 1_000 { "≤ 5 ms" } else { "≤ 50 ms" };
             rows.push((
-                format!("(b) CompleteMultipartUpload of {count} parts"),
-                format!("{:.1} ms", latency.as_secs_f64() * 1000.0),
+                format!("(b) CompleteMultipartUpload of {count} parts, median of {runs}"),
+                format!("{:.1} ms", latencies[runs / 2]),
                 target.into(),
+            ));
+            rows.push((
+                format!("(b)   fastest / slowest of the {runs}"),
+                format!("{:.1} / {:.1} ms", latencies[0], latencies[runs - 1]),
+                String::new(),
             ));
         }
     }

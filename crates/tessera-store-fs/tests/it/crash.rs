@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tessera_store::testkit::{bucket, key, pattern, read_all, record, stream_of, upload_id};
 use tessera_store::{ObjectWrite, Precondition, StageId, Store, StoreError};
-use tessera_store_fs::FsStore;
+use tessera_store_fs::{FsOptions, FsStore};
 
 use crate::files::{data_files, files_under, is_inline};
 
@@ -89,7 +89,9 @@ async fn crash_child() {
     let seed: u64 = std::env::var(SEED_ENV).unwrap().parse().unwrap();
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut log = Log(std::fs::OpenOptions::new().create(true).append(true).open(dir.join("acks")).unwrap());
-    let s = FsStore::open(dir.join("store")).await.unwrap();
+    // Assembles of three parts or more consume them later: both paths are killed mid-way.
+    let options = FsOptions { consume_later_above: 2, ..FsOptions::default() };
+    let s = FsStore::open_with(dir.join("store"), options).await.unwrap();
     let b = bucket(BUCKET);
     log.line("READY");
     for op in 0u64.. {

@@ -580,3 +580,65 @@ async fn failed_assembles_in_a_shared_commit_change_nothing() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_assemble_consumes_its_parts_at_once_and_removes_their_entries_later() {
+    let dir = temp_dir();
+    let b = bucket("later");
+    let options = FsOptions { consume_later_above: 4, ..FsOptions::default() };
+    let (parts, whole) = {
+        let s = FsStore::open_with(dir.path(), options.clone()).await.unwrap();
+        s.create_bucket(&b, record("o")).await.unwrap();
+        let mut parts = Vec::new();
+        let mut whole = Vec::new();
+        for i in 0..40u64 {
+            let d = pattern(i, if i % 7 == 0 { 70_000 } else { 300 });
+            parts.push(s.stage_pending(&b, stream_of(&d, 4096)).await.unwrap().id);
+            whole.extend(d);
+        }
+        let other = s.stage(&b, stream_of(b"unrelated", 3)).await.unwrap();
+        let u = upload_id("u");
+        s.put_upload(&b, &u, Bytes::from_static(b"r")).await.unwrap();
+        // A part listed twice, or one missing: nothing consumed.
+        let mut twice = parts.clone();
+        twice.push(parts[3]);
+        let w = ObjectWrite { parts: twice, meta: Bytes::new(), modified: 1 };
+        assert!(matches!(
+            s.assemble(&b, &key("k"), w, Precondition::Any, Some(&u)).await,
+            Err(StoreError::NoSuchStage)
+        ));
+        let mut missing = parts.clone();
+        missing.push(StageId::new(other.id.get() + 1000));
+        let w = ObjectWrite { parts: missing, meta: Bytes::new(), modified: 1 };
+        assert!(matches!(
+            s.assemble(&b, &key("k"), w, Precondition::Any, Some(&u)).await,
+            Err(StoreError::NoSuchStage)
+        ));
+        assert_eq!(s.list_staged(&b).await.unwrap().len(), 41);
+
+        let w = ObjectWrite { parts: parts.clone(), meta: Bytes::new(), modified: 1 };
+        s.assemble(&b, &key("k"), w, Precondition::Any, Some(&u)).await.unwrap();
+        // At once: the parts are no longer staged, whatever the background has done.
+        let staged: Vec<StageId> = s.list_staged(&b).await.unwrap().into_iter().map(|p| p.id).collect();
+        assert_eq!(staged, vec![other.id]);
+        assert!(matches!(s.discard(&b, parts[0]).await, Err(StoreError::NoSuchStage)));
+        let w = ObjectWrite { parts: parts[..5].to_vec(), meta: Bytes::new(), modified: 2 };
+        assert!(matches!(s.assemble(&b, &key("k2"), w, Precondition::Any, None).await, Err(StoreError::NoSuchStage)));
+        let w = ObjectWrite { parts: vec![parts[1]], meta: Bytes::new(), modified: 2 };
+        assert!(matches!(s.assemble(&b, &key("k2"), w, Precondition::Any, None).await, Err(StoreError::NoSuchStage)));
+        assert!(read_all(&s, &b, &key("k")).await == whole);
+        (parts, whole)
+        // Dropped here, perhaps before the background removal is done: the next open finishes it.
+    };
+    let s = FsStore::open_with(dir.path(), options).await.unwrap();
+    assert!(s.recovery().missing.is_empty(), "{:?}", s.recovery());
+    assert_eq!(s.recovery().removed_orphans, 0, "{:?}", s.recovery());
+    assert_eq!(s.list_staged(&b).await.unwrap().len(), 1);
+    assert!(matches!(s.discard(&b, parts[0]).await, Err(StoreError::NoSuchStage)));
+    assert!(read_all(&s, &b, &key("k")).await == whole);
+    // The object deleted, the unrelated part discarded: the bucket is empty.
+    s.delete_object(&b, &key("k"), Precondition::Any).await.unwrap();
+    let other = s.list_staged(&b).await.unwrap()[0].id;
+    s.discard(&b, other).await.unwrap();
+    s.delete_bucket(&b).await.unwrap();
+}

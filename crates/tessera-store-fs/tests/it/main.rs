@@ -26,3 +26,11 @@ mod files_only {
         ..Default::default()
     }));
 }
+
+/// Every assemble's staged entries removed after it answers.
+mod consume_later {
+    tessera_store::conformance_tests!(crate::fs_backend(tessera_store_fs::FsOptions {
+        consume_later_above: 0,
+        ..Default::default()
+    }));
+}
