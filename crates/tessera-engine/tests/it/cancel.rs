@@ -171,15 +171,7 @@ async fn a_complete_dropped_mid_assembly_can_be_retried() {
         sse: None,
     };
     let Output::PartWritten { etag, .. } = run(&engine, part, payload(b"hello")).await.unwrap() else { panic!() };
-    let complete = Operation::CompleteMultipartUpload {
-        bucket: bucket("gate"),
-        key: key("k"),
-        upload_id: id.clone(),
-        conditions: Conditions::default(),
-        forbid_overwrite: false,
-        encoding_url: false,
-        complete_all: false,
-    };
+    let complete = complete_operation("gate", "k", &id);
     let body = complete_body(&[(1, etag)]);
 
     store.hang.store(true, Ordering::SeqCst);
@@ -267,15 +259,7 @@ async fn a_part_whose_record_failed_is_refused_whoever_persisted_it() {
         // A Complete whose assembly hangs meanwhile; two parts' records are persisted by
         // whichever request takes their work.
         store.hang.store(true, Ordering::SeqCst);
-        let complete = Operation::CompleteMultipartUpload {
-            bucket: bucket("gate"),
-            key: key("c"),
-            upload_id: blocker.clone(),
-            conditions: Conditions::default(),
-            forbid_overwrite: false,
-            encoding_url: false,
-            complete_all: false,
-        };
+        let complete = complete_operation("gate", "c", &blocker);
         let body = RequestBody::Xml(complete_body(&[(1, etag.clone())]));
         let e = Arc::clone(&engine);
         let holder = tokio::spawn(async move { run(&e, complete, body).await });
@@ -319,22 +303,13 @@ async fn a_part_answers_while_other_uploads_assemblies_hang() {
     );
     let create = Operation::CreateBucket { bucket: bucket("gate"), location: None, acl: Default::default() };
     run(&engine, create, RequestBody::Empty).await.unwrap();
-    let complete_of = |k: &str, id: &UploadId| Operation::CompleteMultipartUpload {
-        bucket: bucket("gate"),
-        key: key(k),
-        upload_id: id.clone(),
-        conditions: Conditions::default(),
-        forbid_overwrite: false,
-        encoding_url: false,
-        complete_all: false,
-    };
     let mut completes = Vec::new();
     let uploads = [initiate(&engine, "first").await, initiate(&engine, "second").await];
     for (k, id) in ["first", "second"].iter().zip(&uploads) {
         let Output::PartWritten { etag, .. } = run(&engine, part_op(k, id, 1), payload(b"hello")).await.unwrap() else {
             panic!()
         };
-        completes.push((complete_of(k, id), RequestBody::Xml(complete_body(&[(1, etag)]))));
+        completes.push((complete_operation("gate", k, id), RequestBody::Xml(complete_body(&[(1, etag)]))));
     }
     let other = initiate(&engine, "other").await;
 

@@ -352,15 +352,7 @@ impl<S: Store> H<S> {
     }
 
     pub(crate) fn complete_op(&self, b: &str, k: &str, id: &UploadId) -> Operation {
-        Operation::CompleteMultipartUpload {
-            bucket: bucket(b),
-            key: key(k),
-            upload_id: id.clone(),
-            conditions: Conditions::default(),
-            forbid_overwrite: false,
-            encoding_url: false,
-            complete_all: false,
-        }
+        complete_operation(b, k, id)
     }
 
     pub(crate) async fn complete_with(
@@ -413,4 +405,17 @@ pub(crate) fn complete_body(parts: &[(u32, ETag)]) -> Bytes {
         parts: parts.iter().map(|(n, e)| xml::CompletedPart::new(pn(*n), e.clone())).collect(),
     };
     Bytes::from(xml::to_xml(&doc, Dialect::Aws))
+}
+
+/// A plain CompleteMultipartUpload of upload `id` at `b`/`k` (the part list goes in the body).
+pub(crate) fn complete_operation(b: &str, k: &str, id: &UploadId) -> Operation {
+    Operation::CompleteMultipartUpload {
+        bucket: bucket(b),
+        key: key(k),
+        upload_id: id.clone(),
+        conditions: Conditions::default(),
+        forbid_overwrite: false,
+        encoding_url: false,
+        complete_all: false,
+    }
 }
