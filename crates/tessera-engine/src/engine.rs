@@ -127,15 +127,12 @@ impl State {
     /// Takes the queued work of every group nobody is performing, each group's in queue
     /// order, and marks those groups busy.
     fn take_available(&mut self) -> Vec<VecDeque<(u64, Queued)>> {
-        let seqs: Vec<u64> =
-            self.pending.iter().filter(|(_, q)| !self.busy.contains(&q.group)).map(|(seq, _)| *seq).collect();
+        let busy = std::mem::take(&mut self.busy);
         let mut groups: BTreeMap<Group, VecDeque<(u64, Queued)>> = BTreeMap::new();
-        for seq in seqs {
-            if let Some(queued) = self.pending.remove(&seq) {
-                self.in_progress.insert(seq);
-                groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
-            }
+        for (seq, queued) in self.take_where(|q| !busy.contains(&q.group)) {
+            groups.entry(queued.group.clone()).or_default().push_back((seq, queued));
         }
+        self.busy = busy;
         self.busy.extend(groups.keys().cloned());
         groups.into_values().collect()
     }
@@ -143,16 +140,20 @@ impl State {
     /// Takes the queued work of `group` that no request waits for (what its work made: a
     /// completion's deletion and discards), for whoever is performing the group.
     fn take_unwatched(&mut self, group: &Group) -> VecDeque<(u64, Queued)> {
-        let seqs: Vec<u64> =
-            self.pending.iter().filter(|(_, q)| q.group == *group && !q.watched).map(|(seq, _)| *seq).collect();
-        let mut out = VecDeque::new();
+        self.take_where(|q| q.group == *group && !q.watched).into()
+    }
+
+    /// Moves the queued work `pick` chooses to the work in progress, in queue order.
+    fn take_where(&mut self, pick: impl Fn(&Queued) -> bool) -> Vec<(u64, Queued)> {
+        let seqs: Vec<u64> = self.pending.iter().filter(|(_, q)| pick(q)).map(|(seq, _)| *seq).collect();
+        let mut taken = Vec::with_capacity(seqs.len());
         for seq in seqs {
             if let Some(queued) = self.pending.remove(&seq) {
                 self.in_progress.insert(seq);
-                out.push_back((seq, queued));
+                taken.push((seq, queued));
             }
         }
-        out
+        taken
     }
 
     /// Whether no work numbered below `end` is queued or running.

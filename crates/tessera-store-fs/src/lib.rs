@@ -561,21 +561,28 @@ impl Inner {
     /// does not keep the store open: once the last handle is dropped it stops, and recovery
     /// removes what is left at the next open.
     fn forget_upload_parts(self: &Arc<Self>, bucket: String, id: String) {
+        self.in_slices(move |inner| {
+            let (bucket, id) = (bucket.clone(), id.clone());
+            let done = inner.write(true, move |txn| remove_upload_parts_slice(txn, &bucket, &id, 2048, false));
+            matches!(done, Ok(false))
+        });
+    }
+
+    /// Runs `slice` until it says there is no more to do (or the store is closed), in the
+    /// background when there is a runtime. Between slices it holds only a weak handle, so a
+    /// closing store is held open for one slice at most.
+    fn in_slices(self: &Arc<Self>, mut slice: impl FnMut(&Arc<Inner>) -> bool + Send + 'static) {
         let weak = Arc::downgrade(self);
-        let forget = move || {
-            // In slices, so a closing store is held open for one slice at most.
-            loop {
-                let Some(inner) = weak.upgrade() else { return };
-                let (bucket, id) = (bucket.clone(), id.clone());
-                let done = inner.write(true, move |txn| remove_upload_parts_slice(txn, &bucket, &id, 2048, false));
-                if !matches!(done, Ok(false)) {
+        let mut run = move || {
+            while let Some(inner) = weak.upgrade() {
+                if !slice(&inner) {
                     return;
                 }
             }
         };
         match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(forget)),
-            Err(_) => forget(),
+            Ok(rt) => drop(rt.spawn_blocking(run)),
+            Err(_) => run(),
         }
     }
 
@@ -587,45 +594,41 @@ impl Inner {
     /// background when there is a runtime; like [`Inner::forget_upload_parts`], it does not
     /// keep the store open, and the next open finishes what is left.
     fn forget_consumed(self: &Arc<Self>, generation: u64) {
-        let weak = Arc::downgrade(self);
-        let forget = move || {
-            loop {
-                let Some(inner) = weak.upgrade() else { return };
-                let removed = inner.write(true, move |txn| {
-                    let mut table = txn.open_table(CONSUMED).map_err(db_err)?;
-                    let Some(record) = table.get(generation).map_err(db_err)?.map(|v| v.value().to_vec()) else {
-                        return Ok(None);
-                    };
-                    let (bucket, mut ids) = codec::decode_consumed(&record)?;
-                    let rest = ids.split_off(ids.len().min(2048));
-                    let mut staged = txn.open_table(STAGED).map_err(db_err)?;
-                    for &id in &ids {
-                        staged.remove((bucket.as_str(), id)).map_err(db_err)?;
-                    }
-                    if rest.is_empty() {
-                        table.remove(generation).map_err(db_err)?;
-                    } else {
-                        table.insert(generation, codec::encode_consumed(&bucket, &rest).as_slice()).map_err(db_err)?;
-                    }
-                    Ok(Some((ids, rest.is_empty())))
-                });
-                match removed {
-                    Ok(Some((ids, done))) => {
-                        let mut consumed = inner.consumed();
-                        for id in &ids {
-                            consumed.remove(id);
-                        }
-                        if done {
-                            return;
-                        }
-                    }
-                    _ => return,
+        self.in_slices(move |inner| {
+            let removed = inner.write(true, move |txn| {
+                let mut table = txn.open_table(CONSUMED).map_err(db_err)?;
+                let Some(record) = table.get(generation).map_err(db_err)?.map(|v| v.value().to_vec()) else {
+                    return Ok(None);
+                };
+                let (bucket, mut ids) = codec::decode_consumed(&record)?;
+                let rest = ids.split_off(ids.len().min(2048));
+                let mut staged = txn.open_table(STAGED).map_err(db_err)?;
+                for &id in &ids {
+                    staged.remove((bucket.as_str(), id)).map_err(db_err)?;
                 }
+                if rest.is_empty() {
+                    table.remove(generation).map_err(db_err)?;
+                } else {
+                    table.insert(generation, codec::encode_consumed(&bucket, &rest).as_slice()).map_err(db_err)?;
+                }
+                Ok(Some((ids, rest.is_empty())))
+            });
+            match removed {
+                Ok(Some((ids, done))) => {
+                    inner.unconsume(&ids);
+                    !done
+                }
+                _ => false,
             }
-        };
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn_blocking(forget)),
-            Err(_) => forget(),
+        });
+    }
+
+    /// Forgets that `ids` are consumed: their entries are removed, or were never consumed
+    /// (an assemble whose commit failed).
+    fn unconsume(&self, ids: &[u64]) {
+        let mut consumed = self.consumed();
+        for id in ids {
+            consumed.remove(id);
         }
     }
 
@@ -760,6 +763,26 @@ impl Inner {
 }
 
 impl FsStore {
+    /// Writes a bucket's record: a new bucket ([`StoreError::BucketExists`] if the name is
+    /// taken), or an existing one when `existing` ([`StoreError::NoSuchBucket`] if not).
+    async fn put_bucket(&self, name: &BucketName, record: BucketRecord, existing: bool) -> Result<(), StoreError> {
+        let inner = Arc::clone(&self.inner);
+        let name = name.clone();
+        blocking(move || {
+            inner.write(true, move |txn| {
+                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
+                match (t.get(name.as_str()).map_err(db_err)?.is_some(), existing) {
+                    (true, false) => return Err(StoreError::BucketExists),
+                    (false, true) => return Err(StoreError::NoSuchBucket),
+                    _ => {}
+                }
+                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// [`Store::stage`], committing the entry durably or [pending](Inner::commit_pending).
     async fn stage_with(&self, bucket: &BucketName, mut data: ByteStream, durable: bool) -> Result<Staged, StoreError> {
         let inner = Arc::clone(&self.inner);
@@ -909,19 +932,7 @@ const COALESCE_BELOW: usize = 64 << 10;
 #[async_trait]
 impl Store for FsStore {
     async fn create_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.write(true, move |txn| {
-                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                if t.get(name.as_str()).map_err(db_err)?.is_some() {
-                    return Err(StoreError::BucketExists);
-                }
-                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-                Ok(())
-            })
-        })
-        .await
+        self.put_bucket(name, record, false).await
     }
 
     async fn bucket(&self, name: &BucketName) -> Result<Option<BucketRecord>, StoreError> {
@@ -937,19 +948,7 @@ impl Store for FsStore {
     }
 
     async fn update_bucket(&self, name: &BucketName, record: BucketRecord) -> Result<(), StoreError> {
-        let inner = Arc::clone(&self.inner);
-        let name = name.clone();
-        blocking(move || {
-            inner.write(true, move |txn| {
-                let mut t = txn.open_table(BUCKETS).map_err(db_err)?;
-                if t.get(name.as_str()).map_err(db_err)?.is_none() {
-                    return Err(StoreError::NoSuchBucket);
-                }
-                t.insert(name.as_str(), codec::encode_bucket(&record).as_slice()).map_err(db_err)?;
-                Ok(())
-            })
-        })
-        .await
+        self.put_bucket(name, record, true).await
     }
 
     async fn delete_bucket(&self, name: &BucketName) -> Result<(), StoreError> {
@@ -1054,16 +1053,20 @@ impl Store for FsStore {
         blocking(move || {
             inner.with_db(|db| {
                 let b = bucket.as_str();
+                // Entries an assemble consumed and the background has not removed yet are
+                // left out. The set is taken before the snapshot: an entry removed after the
+                // snapshot began is still in it.
+                let consumed = inner.consumed();
                 let txn = require_bucket(db, b)?;
                 let t = txn.open_table(STAGED).map_err(db_err)?;
                 let mut out = Vec::new();
                 for item in t.range((b, 0u64)..=(b, u64::MAX)).map_err(db_err)? {
                     let (k, v) = item.map_err(db_err)?;
-                    out.push(Staged { id: StageId::new(k.value().1), len: v.value() });
+                    let id = k.value().1;
+                    if !consumed.contains(&id) {
+                        out.push(Staged { id: StageId::new(id), len: v.value() });
+                    }
                 }
-                // Entries an assemble consumed and the background has not removed yet.
-                let consumed = inner.consumed();
-                out.retain(|p| !consumed.contains(&p.id.get()));
                 Ok(out)
             })
         })
@@ -1197,10 +1200,7 @@ impl Store for FsStore {
                 Err(e) => {
                     if marked.load(Ordering::SeqCst) {
                         // Not committed: the parts are staged again.
-                        let mut consumed = inner.consumed();
-                        for id in &ids {
-                            consumed.remove(id);
-                        }
+                        inner.unconsume(&ids);
                     }
                     return Err(e);
                 }
